@@ -1,0 +1,73 @@
+"""Writes to goals. Views, admin, imports, the API and tasks all come through here so
+that validation, progress and roll-up happen the same way whoever writes."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from alignment import rollup
+from goals.models import KeyResult, Kpi, KpiReading, Objective
+
+
+@transaction.atomic
+def objective_save(*, objective: Objective) -> Objective:
+    """Validate and save an objective, then roll up where it counts now and used to."""
+    previous_parent_kr = None
+    if objective.pk:
+        previous_parent_kr = (
+            Objective.objects.filter(pk=objective.pk)
+            .values_list("parent_key_result_id", flat=True)
+            .first()
+        )
+    objective.full_clean()
+    objective.save()
+    rollup.refresh_upwards({objective.pk})
+    if previous_parent_kr and previous_parent_kr != objective.parent_key_result_id:
+        # The former parent key result no longer counts this objective.
+        rollup.refresh_key_results_upwards({previous_parent_kr})
+    return objective
+
+
+@transaction.atomic
+def key_result_save(*, key_result: KeyResult) -> KeyResult:
+    """Validate and save a key result; its progress follows its current value."""
+    key_result.full_clean()
+    if key_result.progress_source == KeyResult.ProgressSource.CHECKINS:
+        key_result.progress = key_result.computed_progress()
+    key_result.save()
+    if key_result.progress_source == KeyResult.ProgressSource.ROLLUP:
+        rollup.refresh_key_results_upwards({key_result.pk})
+    else:
+        rollup.refresh_upwards({key_result.objective_id})
+    return key_result
+
+
+@transaction.atomic
+def key_result_archive(*, key_result: KeyResult) -> None:
+    key_result.archived_at = timezone.now()
+    key_result.save(update_fields=["archived_at"])
+    rollup.refresh_upwards({key_result.objective_id})
+
+
+@transaction.atomic
+def objective_archive(*, objective: Objective) -> None:
+    objective.archived_at = timezone.now()
+    objective.save(update_fields=["archived_at"])
+    if objective.parent_key_result_id:
+        rollup.refresh_key_results_upwards({objective.parent_key_result_id})
+
+
+@transaction.atomic
+def kpi_record_reading(*, kpi: Kpi, read_on: date, value: Decimal, recorded_by=None) -> KpiReading:
+    """Add a dated reading; the KPI's latest value follows the newest reading."""
+    reading = KpiReading(kpi=kpi, read_on=read_on, value=value, recorded_by=recorded_by)
+    reading.full_clean()
+    reading.save()
+    newest = kpi.readings.order_by("-read_on").values_list("read_on", "value").first()
+    Kpi.objects.filter(pk=kpi.pk).update(latest_read_on=newest[0], latest_value=newest[1])
+    kpi.latest_read_on, kpi.latest_value = newest
+    return reading

@@ -1,0 +1,68 @@
+"""Shared fixtures: an organisation with the personas every view test needs.
+
+The company has two teams; ``owner`` and ``teammate`` are in Product, ``lead`` leads
+Product, ``outsider`` is in Sales and must never see Product's private goals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from django.db import connection
+
+from alignment.models import Membership, Team, User
+from goals.models import Cycle
+from tests import factories
+
+
+def pytest_collection_modifyitems(config, items):
+    # Tests marked "postgres" need real concurrency; skip them, saying why, elsewhere.
+    skip = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://…")
+    for item in items:
+        if "postgres" in item.keywords and connection.vendor != "postgresql":
+            item.add_marker(skip)
+
+
+@dataclass
+class Org:
+    company: Team
+    product: Team
+    sales: Team
+    cycle: Cycle
+    owner: User
+    teammate: User
+    lead: User
+    outsider: User
+    admin: User
+
+
+@pytest.fixture
+def org(db) -> Org:
+    company = factories.TeamFactory(name="Company", slug="company")
+    product = factories.TeamFactory(name="Product", slug="product", parent=company)
+    sales = factories.TeamFactory(name="Sales", slug="sales", parent=company)
+    lead = factories.UserFactory(username="lead", first_name="Lena", last_name="Lead")
+    owner = factories.UserFactory(username="owner", first_name="Olu", last_name="Owner")
+    owner.manager = lead
+    owner.save(update_fields=["manager"])
+    teammate = factories.UserFactory(username="teammate", first_name="Tia", last_name="Mate")
+    outsider = factories.UserFactory(username="outsider", first_name="Otto", last_name="Side")
+    admin = factories.UserFactory(username="admin", is_staff=True, is_superuser=True)
+    factories.MembershipFactory(user=lead, team=product, role=Membership.Role.LEAD)
+    factories.MembershipFactory(user=owner, team=product)
+    factories.MembershipFactory(user=teammate, team=product)
+    factories.MembershipFactory(user=outsider, team=sales)
+    cycle = factories.CycleFactory(name="2026 Q4")
+    return Org(company, product, sales, cycle, owner, teammate, lead, outsider, admin)
+
+
+@pytest.fixture
+def login(client):
+    """``login(user)`` signs the test client in as ``user`` and returns the client."""
+
+    def _login(user: User):
+        client.force_login(user)
+        return client
+
+    return _login
