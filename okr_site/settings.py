@@ -157,6 +157,10 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = env.path("STATIC_ROOT", default=VAR_DIR / "staticfiles")
+if DEBUG:
+    # WhiteNoise warns when the folder is missing; in development it serves from finders.
+    Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
+    WHITENOISE_USE_FINDERS = True
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

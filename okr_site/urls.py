@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from okr_site.health import healthz
+
 admin.site.site_header = "Waymark administration"
 admin.site.site_title = "Waymark admin"
 admin.site.index_title = "Organisation, goals and check-ins"
@@ -10,5 +12,6 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("healthz/", healthz, name="healthz"),
     path("", include("goals.urls")),
 ]

@@ -1,0 +1,40 @@
+"""Presentation helpers for goals: percentages and key result values."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def percent(fraction: float | None) -> str:
+    """0.625 → "63%"."""
+    if fraction is None:
+        return "–"
+    return f"{round(float(fraction) * 100)}%"
+
+
+@register.filter
+def plain_number(value: Decimal | None) -> str:
+    """Decimal("1200.5000") → "1,200.5": no trailing zeros, thousands separated."""
+    if value is None:
+        return "–"
+    text = f"{value:,.4f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+@register.simple_tag
+def kr_value(key_result, value: Decimal | None) -> str:
+    """A value as its key result reads: "Done", "42%", "€1,200", "3.5 days"."""
+    if key_result.is_milestone:
+        return "Done" if value == 1 else "Not done"
+    number = plain_number(value)
+    unit = key_result.unit
+    if key_result.kind == "percent":
+        return f"{number}{unit or '%'}"
+    if key_result.kind == "currency" and unit and len(unit) == 1:
+        return f"{unit}{number}"
+    return f"{number} {unit}".strip()
