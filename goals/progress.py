@@ -71,6 +71,7 @@ class Attention:
     """Why a key result or objective needs attention; empty when it does not."""
 
     reasons: tuple[str, ...] = ()
+    behind_pace: bool = False
 
     def __bool__(self) -> bool:
         return bool(self.reasons)
@@ -79,11 +80,12 @@ class Attention:
 def needs_attention(progress: float, expected: float, confidence: int | None) -> Attention:
     """Trailing the expected pace by a wide margin, or low confidence, needs attention."""
     reasons = []
-    if expected - progress > ATTENTION_GAP:
+    behind_pace = expected - progress > ATTENTION_GAP
+    if behind_pace:
         reasons.append(f"{expected - progress:.0%} behind the expected pace")
     if confidence is not None and confidence <= LOW_CONFIDENCE:
         reasons.append(f"low confidence ({confidence}/10)")
-    return Attention(tuple(reasons))
+    return Attention(tuple(reasons), behind_pace)
 
 
 def confidence_band(confidence: int | None) -> str:

@@ -6,6 +6,8 @@ from decimal import Decimal
 
 from django import template
 
+from goals import progress as math
+
 register = template.Library()
 
 
@@ -38,3 +40,9 @@ def kr_value(key_result, value: Decimal | None) -> str:
     if key_result.kind == "currency" and unit and len(unit) == 1:
         return f"{unit}{number}"
     return f"{number} {unit}".strip()
+
+
+@register.simple_tag
+def behind_pace(progress: float, expected: float) -> bool:
+    """Whether ``progress`` trails the expected pace by the attention margin."""
+    return math.needs_attention(progress, expected, None).behind_pace

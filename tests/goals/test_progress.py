@@ -80,6 +80,7 @@ def test_trailing_the_pace_by_a_wide_margin_needs_attention():
     attention = math.needs_attention(progress=0.2, expected=0.6, confidence=8)
     assert attention
     assert attention.reasons == ("40% behind the expected pace",)
+    assert attention.behind_pace
 
 
 def test_exactly_at_the_margin_is_not_yet_attention():
@@ -89,6 +90,7 @@ def test_exactly_at_the_margin_is_not_yet_attention():
 def test_low_confidence_needs_attention_even_on_pace():
     attention = math.needs_attention(progress=0.9, expected=0.5, confidence=3)
     assert attention.reasons == ("low confidence (3/10)",)
+    assert not attention.behind_pace
 
 
 def test_both_reasons_are_given():
