@@ -12,7 +12,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from goals.models import CONFIDENCE_VALIDATORS, VALUE_DIGITS, KeyResult
+from goals.models import CONFIDENCE_MESSAGE, CONFIDENCE_VALIDATORS, VALUE_DIGITS, KeyResult
 
 
 class WeeklyUpdate(models.Model):
@@ -83,7 +83,7 @@ class CheckIn(models.Model):
             models.CheckConstraint(
                 condition=Q(confidence__gte=1, confidence__lte=10),
                 name="checkin_confidence_1_to_10",
-                violation_error_message="Confidence is a whole number from 1 to 10.",
+                violation_error_message=CONFIDENCE_MESSAGE,
             ),
             models.CheckConstraint(
                 condition=~Q(corrects=F("pk")),

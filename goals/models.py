@@ -24,7 +24,11 @@ from goals import progress as math
 # Values are exact decimals: up to 14 digits before the point and 4 after. That bounds
 # "absurd magnitudes" and rules out NaN and infinities, which DecimalField refuses.
 VALUE_DIGITS = {"max_digits": 18, "decimal_places": 4}
-CONFIDENCE_VALIDATORS = [MinValueValidator(1), MaxValueValidator(10)]
+CONFIDENCE_MESSAGE = "Confidence is a whole number from 1 to 10."
+CONFIDENCE_VALIDATORS = [
+    MinValueValidator(1, message=CONFIDENCE_MESSAGE),
+    MaxValueValidator(10, message=CONFIDENCE_MESSAGE),
+]
 
 
 class Cycle(models.Model):
@@ -273,7 +277,7 @@ class KeyResult(models.Model):
             models.CheckConstraint(
                 condition=Q(confidence__isnull=True) | Q(confidence__gte=1, confidence__lte=10),
                 name="key_result_confidence_1_to_10",
-                violation_error_message="Confidence is a whole number from 1 to 10.",
+                violation_error_message=CONFIDENCE_MESSAGE,
             ),
             models.CheckConstraint(
                 condition=~Q(kind="milestone")
