@@ -36,8 +36,10 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
+    # Package scope: Playwright's event loop must be gone before other tests run, or
+    # database connections opened under it escape Django's per-thread bookkeeping.
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
