@@ -197,6 +197,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # Django's own console handler would print every record a second time.
+    "loggers": {"django": {"handlers": ["console"], "propagate": False}},
 }
 
 # --- Waymark domain settings ------------------------------------------------------------------

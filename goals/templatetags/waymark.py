@@ -10,6 +10,8 @@ from goals import progress as math
 
 register = template.Library()
 
+CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "INR": "₹"}
+
 
 @register.filter
 def percent(fraction: float | None) -> str:
@@ -37,8 +39,10 @@ def kr_value(key_result, value: Decimal | None) -> str:
     unit = key_result.unit
     if key_result.kind == "percent":
         return f"{number}{unit or '%'}"
-    if key_result.kind == "currency" and unit and len(unit) == 1:
-        return f"{unit}{number}"
+    if key_result.kind == "currency":
+        symbol = CURRENCY_SYMBOLS.get(unit.upper(), unit if len(unit) == 1 else "")
+        if symbol:
+            return f"{symbol}{number}"
     return f"{number} {unit}".strip()
 
 
