@@ -7,15 +7,14 @@ else. Goals with history use django-simple-history's admin (who changed what, wh
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
 from alignment.admin import ArchiveAdminMixin, ArchivedListFilter, archived
 from goals import services
+from goals.forms import KeyResultFormBase
 from goals.models import Cycle, Dependency, Initiative, KeyResult, Kpi, KpiReading, Objective
 
 
@@ -24,17 +23,9 @@ def progress_percent(obj: Objective | KeyResult) -> str:
     return f"{obj.progress:.0%}"
 
 
-class KeyResultForm(forms.ModelForm):
-    def _post_clean(self) -> None:
-        super()._post_clean()
-        # ModelForm skips constraints on fields outside the form (the current value, which
-        # only check-ins move). key_result_save checks them all, so check them here too:
-        # a message beside the field or row rather than a server error.
-        if not self.errors:
-            try:
-                self.instance.validate_constraints()
-            except ValidationError as error:
-                self._update_errors(error)
+class KeyResultForm(KeyResultFormBase):
+    class Meta(KeyResultFormBase.Meta):
+        fields = "__all__"
 
 
 class KeyResultInline(admin.TabularInline):
@@ -52,6 +43,7 @@ class KeyResultInline(admin.TabularInline):
         "confidence",
         "progress_source",
         "position",
+        "reason",
         progress_percent,
         archived,
     ]
@@ -103,9 +95,12 @@ class ObjectiveAdmin(ArchiveAdminMixin, SimpleHistoryAdmin):
 
     def save_formset(self, request, form, formset, change) -> None:
         # Key results are the only inline; each goes through the service so that its
-        # progress and the objective's follow.
+        # progress and the objective's follow. save(commit=False) sets the objective.
+        reasons = {id(row.instance): row.cleaned_data.get("reason", "") for row in formset.forms}
         for key_result in formset.save(commit=False):
-            services.key_result_save(key_result=key_result)
+            services.key_result_save(
+                key_result=key_result, actor=request.user, reason=reasons.get(id(key_result), "")
+            )
 
     def archive(self, obj: Objective) -> None:
         services.objective_archive(objective=obj)
@@ -155,6 +150,7 @@ class KeyResultAdmin(ArchiveAdminMixin, SimpleHistoryAdmin):
                     "confidence",
                     "progress_source",
                     "position",
+                    "reason",
                 ]
             },
         ),
@@ -182,7 +178,9 @@ class KeyResultAdmin(ArchiveAdminMixin, SimpleHistoryAdmin):
     ]
 
     def save_model(self, request, obj, form, change) -> None:
-        services.key_result_save(key_result=obj)
+        services.key_result_save(
+            key_result=obj, actor=request.user, reason=form.cleaned_data.get("reason", "")
+        )
 
     def archive(self, obj: KeyResult) -> None:
         services.key_result_archive(key_result=obj)

@@ -318,6 +318,24 @@ class KeyResult(models.Model):
     def is_milestone(self) -> bool:
         return self.kind == self.Kind.MILESTONE
 
+    def goalpost_moves(self) -> list[tuple[str, Decimal, Decimal]]:
+        """``(field, saved, new)`` for the baseline and target if they differ from the
+        saved row while the cycle is active (one query; none for a new key result)."""
+        if self.pk is None:
+            return []
+        saved = (
+            KeyResult.objects.filter(pk=self.pk, objective__cycle__state=Cycle.State.ACTIVE)
+            .values("start_value", "target_value")
+            .first()
+        )
+        if saved is None:
+            return []
+        return [
+            (field, saved[field], getattr(self, field))
+            for field in ("start_value", "target_value")
+            if saved[field] != getattr(self, field)
+        ]
+
     def computed_progress(self) -> float:
         """Progress from the current value (check-in mode)."""
         return math.key_result_progress(
@@ -340,6 +358,40 @@ class KeyResult(models.Model):
         if days >= limits["DUE_AFTER_DAYS"]:
             return "due"
         return "fresh"
+
+
+class GoalpostChange(models.Model):
+    """A change to a key result's baseline or target once its cycle is active, with the
+    reason given. Shown on the key result, in its history and again at grading."""
+
+    class Field(models.TextChoices):
+        START = "start_value", "Baseline"
+        TARGET = "target_value", "Target"
+
+    key_result = models.ForeignKey(
+        KeyResult, on_delete=models.PROTECT, related_name="goalpost_changes"
+    )
+    field = models.CharField(max_length=12, choices=Field.choices)
+    old_value = models.DecimalField(**VALUE_DIGITS)
+    new_value = models.DecimalField(**VALUE_DIGITS)
+    reason = models.TextField()
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["key_result", "changed_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(reason=""),
+                name="goalpost_change_has_reason",
+                violation_error_message="Say why the goalpost moved.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_field_display()} {self.old_value} → {self.new_value}"
 
 
 class Initiative(models.Model):

@@ -6,11 +6,17 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from alignment import rollup
-from goals.models import KeyResult, Kpi, KpiReading, Objective
+from goals.models import GoalpostChange, KeyResult, Kpi, KpiReading, Objective
+
+GOALPOST_REASON_NEEDED = (
+    "The cycle is active: say why the baseline or target changes. "
+    "The change is shown on the key result and again at grading."
+)
 
 
 @transaction.atomic
@@ -33,9 +39,28 @@ def objective_save(*, objective: Objective) -> Objective:
 
 
 @transaction.atomic
-def key_result_save(*, key_result: KeyResult) -> KeyResult:
-    """Validate and save a key result; its progress follows its current value."""
+def key_result_save(*, key_result: KeyResult, actor=None, reason: str = "") -> KeyResult:
+    """Validate and save a key result; its progress follows its current value.
+
+    Once its cycle is active, moving the baseline or target needs a ``reason``; each move
+    is recorded as a ``GoalpostChange`` (no moving goalposts in silence).
+    """
     key_result.full_clean()
+    moves = key_result.goalpost_moves()
+    if moves:
+        if not reason.strip():
+            raise ValidationError({"reason": GOALPOST_REASON_NEEDED})
+        GoalpostChange.objects.bulk_create(
+            GoalpostChange(
+                key_result=key_result,
+                field=field,
+                old_value=old,
+                new_value=new,
+                reason=reason.strip(),
+                changed_by=actor,
+            )
+            for field, old, new in moves
+        )
     if key_result.progress_source == KeyResult.ProgressSource.CHECKINS:
         key_result.progress = key_result.computed_progress()
     key_result.save()

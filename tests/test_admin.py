@@ -160,7 +160,7 @@ def test_saving_a_key_result_recomputes_progress_through_the_service(
     checkin_record(key_result=key_result, author=org.owner, value=Decimal(40), confidence=7)
     url = admin_url(KeyResult, "change", key_result.pk)
     data = unchanged_post_data(as_admin.get(url))
-    data.update(target_value="120")  # 40 of 20 → 120 is 20%
+    data.update(target_value="120", reason="The board raised the bar")  # 20 → 40 → 120: 20%
 
     response = as_admin.post(url, data)
 
@@ -170,6 +170,25 @@ def test_saving_a_key_result_recomputes_progress_through_the_service(
     assert key_result.progress == pytest.approx(0.2)
     assert objective.progress == pytest.approx(0.2)
     assert key_result.history.latest().history_user == org.admin
+    change = key_result.goalpost_changes.get()
+    assert (change.field, change.old_value, change.new_value) == ("target_value", 60, 120)
+    assert (change.reason, change.changed_by) == ("The board raised the bar", org.admin)
+
+
+def test_moving_a_target_in_an_active_cycle_without_a_reason_is_refused(as_admin, key_result):
+    url = admin_url(KeyResult, "change", key_result.pk)
+    data = unchanged_post_data(as_admin.get(url))
+    data.update(target_value="120")
+
+    response = as_admin.post(url, data)
+
+    assert response.status_code == 200
+    assert "The cycle is active: say why the baseline or target changes." in (
+        response.content.decode()
+    )
+    key_result.refresh_from_db()
+    assert key_result.target_value == 60
+    assert not key_result.goalpost_changes.exists()
 
 
 @pytest.mark.parametrize(
@@ -218,7 +237,8 @@ def test_key_results_changed_in_the_objective_page_go_through_the_service(
     checkin_record(key_result=key_result, author=org.owner, value=Decimal(40), confidence=7)
     url = admin_url(Objective, "change", objective.pk)
     data = unchanged_post_data(as_admin.get(url))
-    data.update({"key_results-0-target_value": "120", "key_results-TOTAL_FORMS": "2"})
+    data.update({"key_results-0-target_value": "120", "key_results-0-reason": "Scope grew"})
+    data["key_results-TOTAL_FORMS"] = "2"
     data.update(new_key_result_row(1))
 
     response = as_admin.post(url, data)
@@ -229,6 +249,7 @@ def test_key_results_changed_in_the_objective_page_go_through_the_service(
     assert key_result.progress == pytest.approx(0.2)  # 40 on the way from 20 to 120
     assert objective.progress == pytest.approx(0.1)  # with the new key result at 0
     assert objective.key_results.get(title="Churn from 8 to 4").current_value == 8
+    assert key_result.goalpost_changes.get().reason == "Scope grew"
 
 
 def test_objective_added_with_key_results_gives_them_its_owner(as_admin, org):

@@ -1,0 +1,138 @@
+"""Who may read and write goals: one implementation behind pages, partials, admin and API.
+
+- Reading: public objectives for everyone signed in; private ones for their owner, their
+  team, leads of their team or of any team above it, and admins (``visible_to``).
+- Writing an objective (its fields, key results, initiatives, archiving): its owner,
+  leads of its team or of a team above it, and admins. A closed cycle is read-only for
+  everyone but admins.
+- Creating an objective: members of the team (owning it themselves), leads of the team
+  or of a team above it (for anyone), and admins; never in a closed cycle.
+- KPIs are read by everyone signed in and written by the team's members, leads above
+  it, and admins.
+
+Lookups scope first and decide second: something a person may not read answers 404,
+something they may read but not change answers 403 with a reason.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from alignment.models import Team
+from alignment.queries import TeamAccess, team_access_for
+from goals.models import Cycle, Initiative, KeyResult, Kpi, Objective
+
+CLOSED_CYCLE = "This cycle is closed: its goals are read-only."
+NOT_YOURS = "Only the owner, the team's leads and admins can change this objective."
+
+
+def _access(user, access: TeamAccess | None) -> TeamAccess:
+    return access if access is not None else team_access_for(user)
+
+
+def objective_write_refusal(
+    user, objective: Objective, *, access: TeamAccess | None = None
+) -> str | None:
+    """Why ``user`` may not change ``objective``, or None when they may."""
+    if user.is_superuser:
+        return None
+    if objective.cycle.is_closed:
+        return CLOSED_CYCLE
+    if objective.owner_id == user.pk or objective.team_id in _access(user, access).leads_over:
+        return None
+    return NOT_YOURS
+
+
+def can_write_objective(user, objective: Objective, *, access: TeamAccess | None = None) -> bool:
+    return objective_write_refusal(user, objective, access=access) is None
+
+
+def objective_create_refusal(
+    user, *, team: Team, cycle: Cycle, owner=None, access: TeamAccess | None = None
+) -> str | None:
+    """Why ``user`` may not create an objective for ``owner`` in ``team`` and ``cycle``."""
+    if user.is_superuser:
+        return None
+    if cycle.is_closed:
+        return CLOSED_CYCLE
+    access = _access(user, access)
+    if team.pk in access.leads_over:
+        return None
+    if team.pk in access.member_of and (owner is None or owner.pk == user.pk):
+        return None
+    if team.pk in access.member_of:
+        return "Only the team's leads can create objectives owned by someone else."
+    return "You can create objectives only in your own teams, or in teams you lead."
+
+
+def kpi_write_refusal(user, kpi_team_id: int, *, access: TeamAccess | None = None) -> str | None:
+    if user.is_superuser:
+        return None
+    access = _access(user, access)
+    if kpi_team_id in access.member_of or kpi_team_id in access.leads_over:
+        return None
+    return "Only the team's members, its leads and admins can change its KPIs."
+
+
+def _refuse(reason: str | None) -> None:
+    if reason is not None:
+        raise PermissionDenied(reason)
+
+
+def get_objective_for_user(user, pk: int, *, write: bool = False) -> Objective:
+    """The objective ``pk`` if ``user`` may read it (404 otherwise); with ``write``, also
+    403 unless they may change it."""
+    objective = (
+        Objective.objects.visible_to(user).select_related("cycle", "team", "owner").filter(pk=pk)
+    ).first()
+    if objective is None:
+        raise Http404("No such objective.")
+    if write:
+        _refuse(objective_write_refusal(user, objective))
+    return objective
+
+
+def get_key_result_for_user(user, pk: int, *, write: bool = False) -> KeyResult:
+    """A key result is readable and writable exactly as its objective is."""
+    key_result = (
+        KeyResult.objects.filter(
+            pk=pk, objective__in=Objective.objects.visible_to(user).values("pk")
+        )
+        .select_related("objective__cycle", "objective__team", "objective__owner", "owner")
+        .first()
+    )
+    if key_result is None:
+        raise Http404("No such key result.")
+    if write:
+        _refuse(objective_write_refusal(user, key_result.objective))
+    return key_result
+
+
+def get_initiative_for_user(user, pk: int, *, write: bool = False) -> Initiative:
+    """Readable with its objective; writable by the objective's writers and by the
+    initiative's own owner and its key result's owner (in an open cycle)."""
+    initiative = (
+        Initiative.objects.filter(
+            pk=pk, key_result__objective__in=Objective.objects.visible_to(user).values("pk")
+        )
+        .select_related("key_result__objective__cycle", "owner")
+        .first()
+    )
+    if initiative is None:
+        raise Http404("No such initiative.")
+    if write:
+        objective = initiative.key_result.objective
+        own_work = user.pk in (initiative.owner_id, initiative.key_result.owner_id)
+        if not (own_work and not objective.cycle.is_closed):
+            _refuse(objective_write_refusal(user, objective))
+    return initiative
+
+
+def get_kpi_for_user(user, pk: int, *, write: bool = False) -> Kpi:
+    kpi = Kpi.objects.select_related("team").filter(pk=pk).first()
+    if kpi is None or not user.is_authenticated:
+        raise Http404("No such KPI.")
+    if write:
+        _refuse(kpi_write_refusal(user, kpi.team_id))
+    return kpi

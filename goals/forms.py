@@ -1,0 +1,48 @@
+"""Forms for writing goals. They validate; the services in ``goals.services`` write."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from goals.models import KeyResult
+from goals.services import GOALPOST_REASON_NEEDED
+
+
+class KeyResultFormBase(forms.ModelForm):
+    """Checks every rule of a key result beside its field, including the ones on fields
+    the form leaves out, and asks for a reason when an active cycle's goalposts move."""
+
+    reason = forms.CharField(
+        required=False,
+        label="Why the goalpost moves",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Needed when the baseline or target changes in an active cycle.",
+    )
+
+    class Meta:
+        model = KeyResult
+        fields = [
+            "title",
+            "owner",
+            "kind",
+            "unit",
+            "start_value",
+            "target_value",
+            "weight",
+            "progress_source",
+        ]
+
+    def _post_clean(self) -> None:
+        super()._post_clean()
+        if self.errors:
+            return
+        # ModelForm skips constraints on fields outside the form (the current value, which
+        # only check-ins move); the service checks them all, so check them here too.
+        try:
+            self.instance.validate_constraints()
+        except ValidationError as error:
+            self._update_errors(error)
+            return
+        if self.instance.goalpost_moves() and not self.cleaned_data.get("reason", "").strip():
+            self.add_error("reason", GOALPOST_REASON_NEEDED)
