@@ -50,7 +50,7 @@ class User(AbstractUser):
         return self.get_full_name() or self.username
 
     def get_absolute_url(self) -> str:
-        return reverse("admin:alignment_user_change", args=[self.pk])
+        return reverse("goals:person", args=[self.username])
 
     def clean(self) -> None:
         super().clean()
@@ -121,7 +121,7 @@ class Team(models.Model):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("admin:alignment_team_change", args=[self.pk])
+        return reverse("goals:team", args=[self.slug])
 
     def clean(self) -> None:
         super().clean()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 
-from goals.models import KeyResult
+from goals.models import KeyResult, Kpi, KpiReading, Objective
 from goals.services import GOALPOST_REASON_NEEDED
 
 
@@ -46,3 +47,33 @@ class KeyResultFormBase(forms.ModelForm):
             return
         if self.instance.goalpost_moves() and not self.cleaned_data.get("reason", "").strip():
             self.add_error("reason", GOALPOST_REASON_NEEDED)
+
+
+class KpiForm(forms.ModelForm):
+    class Meta:
+        model = Kpi
+        fields = [
+            "name",
+            "description",
+            "unit",
+            "direction",
+            "green_threshold",
+            "red_threshold",
+            "guarded_objectives",
+        ]
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, guardable: QuerySet[Objective] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Only objectives the person can see, in cycles that are not closed.
+        self.fields["guarded_objectives"].queryset = (
+            guardable if guardable is not None else Objective.objects.none()
+        )
+        self.fields["guarded_objectives"].required = False
+
+
+class KpiReadingForm(forms.ModelForm):
+    class Meta:
+        model = KpiReading
+        fields = ["read_on", "value"]
+        widgets = {"read_on": forms.DateInput(attrs={"type": "date"})}

@@ -185,7 +185,7 @@ class Objective(models.Model):
         return self.title
 
     def get_absolute_url(self) -> str:
-        return reverse("admin:goals_objective_change", args=[self.pk])
+        return reverse("goals:objective", args=[self.pk])
 
     def clean(self) -> None:
         super().clean()
@@ -302,7 +302,7 @@ class KeyResult(models.Model):
         return self.title
 
     def get_absolute_url(self) -> str:
-        return reverse("admin:goals_keyresult_change", args=[self.pk])
+        return reverse("goals:objective", args=[self.objective_id]) + f"#key-result-{self.pk}"
 
     def clean(self) -> None:
         super().clean()
@@ -483,6 +483,9 @@ class Kpi(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("goals:kpi", args=[self.pk])
 
     def health_of(self, value: Decimal | None) -> str:
         if value is None:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -35,3 +35,19 @@ def home(request: HttpRequest) -> HttpResponse:
 def _lowest_confidence(objective) -> int | None:
     confidences = [kr.confidence for kr in objective.key_results.all() if kr.confidence]
     return min(confidences, default=None)
+
+
+def cycle_current(request, *args, **kwargs):
+    raise Http404
+
+
+def cycle_overview(request, *args, **kwargs):
+    raise Http404
+
+
+def team_detail(request, *args, **kwargs):
+    raise Http404
+
+
+def person_detail(request, *args, **kwargs):
+    raise Http404
