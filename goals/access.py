@@ -31,6 +31,15 @@ def _access(user, access: TeamAccess | None) -> TeamAccess:
     return access if access is not None else team_access_for(user)
 
 
+def can_read_objective(user, objective: Objective, *, access: TeamAccess | None = None) -> bool:
+    """The rule of ``Objective.objects.visible_to`` for one row already loaded."""
+    if user.is_superuser or objective.visibility == Objective.Visibility.PUBLIC:
+        return True
+    return (
+        objective.owner_id == user.pk or objective.team_id in _access(user, access).readable_private
+    )
+
+
 def objective_write_refusal(
     user, objective: Objective, *, access: TeamAccess | None = None
 ) -> str | None:
@@ -75,7 +84,15 @@ def kpi_write_refusal(user, kpi_team_id: int, *, access: TeamAccess | None = Non
     return "Only the team's members, its leads and admins can change its KPIs."
 
 
-def _refuse(reason: str | None) -> None:
+def initiative_create_refusal(user, key_result: KeyResult) -> str | None:
+    """The objective's writers add initiatives, and so does the key result's owner."""
+    if key_result.owner_id == user.pk and not key_result.objective.cycle.is_closed:
+        return None
+    return objective_write_refusal(user, key_result.objective)
+
+
+def refuse(reason: str | None) -> None:
+    """Raise 403 with ``reason`` when there is one."""
     if reason is not None:
         raise PermissionDenied(reason)
 
@@ -89,7 +106,7 @@ def get_objective_for_user(user, pk: int, *, write: bool = False) -> Objective:
     if objective is None:
         raise Http404("No such objective.")
     if write:
-        _refuse(objective_write_refusal(user, objective))
+        refuse(objective_write_refusal(user, objective))
     return objective
 
 
@@ -105,7 +122,7 @@ def get_key_result_for_user(user, pk: int, *, write: bool = False) -> KeyResult:
     if key_result is None:
         raise Http404("No such key result.")
     if write:
-        _refuse(objective_write_refusal(user, key_result.objective))
+        refuse(objective_write_refusal(user, key_result.objective))
     return key_result
 
 
@@ -121,11 +138,10 @@ def get_initiative_for_user(user, pk: int, *, write: bool = False) -> Initiative
     )
     if initiative is None:
         raise Http404("No such initiative.")
-    if write:
-        objective = initiative.key_result.objective
-        own_work = user.pk in (initiative.owner_id, initiative.key_result.owner_id)
-        if not (own_work and not objective.cycle.is_closed):
-            _refuse(objective_write_refusal(user, objective))
+    if write and not (
+        initiative.owner_id == user.pk and not initiative.key_result.objective.cycle.is_closed
+    ):
+        refuse(initiative_create_refusal(user, initiative.key_result))
     return initiative
 
 
@@ -134,5 +150,5 @@ def get_kpi_for_user(user, pk: int, *, write: bool = False) -> Kpi:
     if kpi is None or not user.is_authenticated:
         raise Http404("No such KPI.")
     if write:
-        _refuse(kpi_write_refusal(user, kpi.team_id))
+        refuse(kpi_write_refusal(user, kpi.team_id))
     return kpi

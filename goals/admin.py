@@ -192,6 +192,7 @@ class KeyResultAdmin(ArchiveAdminMixin, SimpleHistoryAdmin):
 
 @admin.register(Initiative)
 class InitiativeAdmin(ArchiveAdminMixin, SimpleHistoryAdmin):
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["title", "key_result", "owner", "status", "due_date", archived]
     list_filter = ["status", ArchivedListFilter]
     list_select_related = ["key_result", "owner"]

@@ -8,7 +8,7 @@ per-cycle report (on saved rows), so the inputs are small dataclasses both can b
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 MIN_KEY_RESULTS = 2
@@ -107,15 +107,7 @@ def objective_hints(draft: ObjectiveDraft) -> list[Hint]:
                 "and track the rest as KPIs.",
             )
         )
-    if draft.team_objective_count > MAX_OBJECTIVES_PER_TEAM:
-        hints.append(
-            Hint(
-                "too-many-objectives",
-                f"The team has {draft.team_objective_count} objectives this cycle.",
-                f"More than {MAX_OBJECTIVES_PER_TEAM} objectives means nothing is a priority. "
-                "Pick the few that matter most.",
-            )
-        )
+    hints.extend(team_hints(draft.team_objective_count))
     if not draft.is_aligned and draft.parent_team_has_objectives:
         hints.append(
             Hint(
@@ -128,12 +120,25 @@ def objective_hints(draft: ObjectiveDraft) -> list[Hint]:
     return hints
 
 
-def calibration_hints(past_grades: Iterable[float]) -> list[Hint]:
-    """Hints on a team whose past grades are always near 1 (timid) or near 0 (absurd)."""
-    grades = list(past_grades)
-    if len(grades) < MIN_GRADES_FOR_CALIBRATION:
+def team_hints(objective_count: int) -> list[Hint]:
+    """Hints on a team's load: more than a handful of objectives means no priorities."""
+    if objective_count <= MAX_OBJECTIVES_PER_TEAM:
         return []
-    mean = sum(grades) / len(grades)
+    return [
+        Hint(
+            "too-many-objectives",
+            f"The team has {objective_count} objectives this cycle.",
+            f"More than {MAX_OBJECTIVES_PER_TEAM} objectives means nothing is a priority. "
+            "Pick the few that matter most.",
+        )
+    ]
+
+
+def calibration_hints(mean: float | None, graded: int) -> list[Hint]:
+    """Hints on a team whose ``graded`` past results average near 1 (timid) or near 0
+    (absurd). Too little history says nothing."""
+    if mean is None or graded < MIN_GRADES_FOR_CALIBRATION:
+        return []
     if mean >= TIMID_GRADE:
         return [
             Hint(

@@ -6,8 +6,61 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
-from goals.models import KeyResult, Kpi, KpiReading, Objective
+from alignment.models import Team, User
+from goals import access
+from goals.models import Cycle, Initiative, KeyResult, Kpi, KpiReading, Objective
 from goals.services import GOALPOST_REASON_NEEDED
+
+
+class PersonField(forms.ModelChoiceField):
+    """A person typed by username, with suggestions from a <datalist>: a select of every
+    person would weigh megabytes in a large organisation."""
+
+    widget = forms.TextInput(attrs={"list": "people", "autocomplete": "off"})
+    default_error_messages = {"invalid_choice": "No active person has that username."}
+
+    def __init__(self, **kwargs):
+        super().__init__(User.objects.filter(is_active=True), to_field_name="username", **kwargs)
+
+    def prepare_value(self, value):
+        if isinstance(value, int):  # an initial owner id from the instance
+            return User.objects.filter(pk=value).values_list("username", flat=True).first()
+        return super().prepare_value(value)
+
+
+class ObjectiveForm(forms.ModelForm):
+    """An objective's own fields. Who may create or move it is checked here, beside the
+    field, with the rules of ``goals.access``."""
+
+    owner = PersonField(help_text="Username of the person who owns it.")
+
+    class Meta:
+        model = Objective
+        fields = ["title", "description", "team", "owner", "cycle", "kind", "visibility"]
+        widgets = {
+            "title": forms.TextInput(attrs={"placeholder": "Where do we want to be?"}),
+            "description": forms.Textarea(attrs={"rows": 3}),
+        }
+        labels = {"description": "Why it matters"}
+        help_texts = {"description": "What changes, for whom, if we get there."}
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["team"].queryset = Team.objects.filter(archived_at__isnull=True)
+        self.fields["cycle"].queryset = Cycle.objects.exclude(state=Cycle.State.CLOSED)
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        team, cycle, owner = cleaned.get("team"), cleaned.get("cycle"), cleaned.get("owner")
+        moved = self.instance.pk is None or {"team", "owner", "cycle"} & set(self.changed_data)
+        if team and cycle and moved:
+            refusal = access.objective_create_refusal(
+                self.user, team=team, cycle=cycle, owner=owner
+            )
+            if refusal:
+                self.add_error("team", refusal)
+        return cleaned
 
 
 class KeyResultFormBase(forms.ModelForm):
@@ -47,6 +100,58 @@ class KeyResultFormBase(forms.ModelForm):
             return
         if self.instance.goalpost_moves() and not self.cleaned_data.get("reason", "").strip():
             self.add_error("reason", GOALPOST_REASON_NEEDED)
+
+
+class KeyResultForm(KeyResultFormBase):
+    """A key result as written in the browser: the owner is typed, and defaults to the
+    objective's owner when left empty."""
+
+    owner = PersonField(required=False, help_text="Leave empty for the objective's owner.")
+
+    class Meta(KeyResultFormBase.Meta):
+        widgets = {
+            "title": forms.TextInput(attrs={"placeholder": "e.g. Reduce churn from 8% to 4%"}),
+            "start_value": forms.NumberInput(attrs={"step": "any"}),
+            "target_value": forms.NumberInput(attrs={"step": "any"}),
+            "weight": forms.NumberInput(attrs={"step": "any", "min": "0"}),
+        }
+        labels = {"start_value": "From", "target_value": "To", "progress_source": "Progress from"}
+
+
+class BaseKeyResultFormSet(forms.BaseInlineFormSet):
+    """Key results typed with a new objective; blank rows are left out."""
+
+    def clean(self) -> None:
+        super().clean()
+        filled = [form for form in self.forms if form.has_changed() and not form.errors]
+        if not filled and not any(form.errors for form in self.forms):
+            raise ValidationError("Add at least one key result: how will you know you got there?")
+
+
+KeyResultFormSet = forms.inlineformset_factory(
+    Objective,
+    KeyResult,
+    form=KeyResultForm,
+    formset=BaseKeyResultFormSet,
+    extra=3,
+    max_num=10,
+    validate_max=True,
+    can_delete=False,
+)
+
+
+class InitiativeForm(forms.ModelForm):
+    owner = PersonField(required=False, help_text="Leave empty for the key result's owner.")
+    link = forms.URLField(required=False, assume_scheme="https", max_length=500)
+
+    class Meta:
+        model = Initiative
+        fields = ["title", "owner", "status", "due_date", "link"]
+        widgets = {
+            "title": forms.TextInput(attrs={"placeholder": "e.g. Redesign the unlock screen"}),
+            "due_date": forms.DateInput(attrs={"type": "date"}),
+            "link": forms.URLInput(attrs={"placeholder": "https://…"}),
+        }
 
 
 class KpiForm(forms.ModelForm):

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from alignment import rollup
-from goals.models import GoalpostChange, KeyResult, Kpi, KpiReading, Objective
+from goals.models import GoalpostChange, Initiative, KeyResult, Kpi, KpiReading, Objective
 
 GOALPOST_REASON_NEEDED = (
     "The cycle is active: say why the baseline or target changes. "
@@ -36,6 +36,43 @@ def objective_save(*, objective: Objective) -> Objective:
         # The former parent key result no longer counts this objective.
         rollup.refresh_key_results_upwards({previous_parent_kr})
     return objective
+
+
+@transaction.atomic
+def objective_create(*, objective: Objective, key_results: list[KeyResult], actor) -> Objective:
+    """Create an objective with its first key results, all or nothing."""
+    objective_save(objective=objective)
+    for position, key_result in enumerate(key_results):
+        key_result.objective = objective
+        key_result.position = position
+        key_result_save(key_result=key_result, actor=actor)
+    return objective
+
+
+@transaction.atomic
+def key_result_add(*, key_result: KeyResult, actor) -> KeyResult:
+    """Add a key result at the end of its objective's list."""
+    last = key_result.objective.key_results.order_by("-position").values("position").first()
+    key_result.position = last["position"] + 1 if last else 0
+    return key_result_save(key_result=key_result, actor=actor)
+
+
+@transaction.atomic
+def key_result_move(*, key_result: KeyResult, up: bool) -> None:
+    """Swap a key result with its neighbour above (``up``) or below, among active ones."""
+    siblings = list(
+        key_result.objective.key_results.filter(archived_at__isnull=True)
+        .select_for_update()
+        .order_by("position", "pk")
+    )
+    index = next(i for i, sibling in enumerate(siblings) if sibling.pk == key_result.pk)
+    other = index - 1 if up else index + 1
+    if not 0 <= other < len(siblings):
+        return
+    siblings[index], siblings[other] = siblings[other], siblings[index]
+    for position, sibling in enumerate(siblings):
+        sibling.position = position
+    KeyResult.objects.bulk_update(siblings, ["position"])
 
 
 @transaction.atomic
@@ -84,6 +121,16 @@ def objective_archive(*, objective: Objective) -> None:
     objective.save(update_fields=["archived_at"])
     if objective.parent_key_result_id:
         rollup.refresh_key_results_upwards({objective.parent_key_result_id})
+
+
+@transaction.atomic
+def initiative_save(*, initiative: Initiative) -> Initiative:
+    """Validate and save an initiative; its owner defaults to its key result's owner."""
+    if initiative.owner_id is None:
+        initiative.owner_id = initiative.key_result.owner_id
+    initiative.full_clean()
+    initiative.save()
+    return initiative
 
 
 @transaction.atomic

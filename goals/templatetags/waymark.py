@@ -50,3 +50,9 @@ def kr_value(key_result, value: Decimal | None) -> str:
 def behind_pace(progress: float, expected: float) -> bool:
     """Whether ``progress`` trails the expected pace by the attention margin."""
     return math.needs_attention(progress, expected, None).behind_pace
+
+
+@register.filter
+def get_item(mapping: dict, key):
+    """``mapping|get_item:key``: a dict lookup by a variable key."""
+    return mapping.get(key) if mapping else None

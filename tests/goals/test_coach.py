@@ -85,7 +85,8 @@ def test_unaligned_objective_is_flagged_only_when_the_parent_team_has_objectives
 
 
 def test_calibration_flags_timid_and_absurd_teams_with_enough_history():
-    assert rules(coach.calibration_hints([1.0, 1.0, 0.97, 1.0])) == ["too-timid"]
-    assert rules(coach.calibration_hints([0.0, 0.1, 0.05, 0.2])) == ["too-absurd"]
-    assert coach.calibration_hints([0.7, 0.6, 0.9, 0.4]) == []
-    assert coach.calibration_hints([1.0, 1.0]) == []  # too little history to judge
+    assert rules(coach.calibration_hints(0.98, graded=4)) == ["too-timid"]
+    assert rules(coach.calibration_hints(0.1, graded=12)) == ["too-absurd"]
+    assert coach.calibration_hints(0.65, graded=12) == []
+    assert coach.calibration_hints(1.0, graded=2) == []  # too little history to judge
+    assert coach.calibration_hints(None, graded=0) == []

@@ -1,0 +1,64 @@
+"""Reads of check-in history for pages (one query each)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.utils import timezone
+
+from checkins.models import CheckIn
+from goals import progress as math
+from goals.models import Cycle, KeyResult
+
+
+@dataclass(frozen=True)
+class ProgressSeries:
+    """Progress over a cycle: ``points`` are (day, progress) after each day's check-ins."""
+
+    cycle: Cycle
+    points: list[tuple[date, float]]
+
+
+def objective_progress_series(cycle: Cycle, key_results: list[KeyResult]) -> ProgressSeries:
+    """The objective's progress replayed from its key results' check-ins in the cycle.
+
+    Check-in key results start at 0 and follow their check-ins; roll-up key results have
+    no check-ins of their own and count at their current progress throughout.
+    """
+    weights = {kr.pk: kr.weight for kr in key_results}
+    current = {
+        kr.pk: (kr.progress if kr.progress_source == KeyResult.ProgressSource.ROLLUP else 0.0)
+        for kr in key_results
+    }
+    by_pk = {kr.pk: kr for kr in key_results}
+    rows = (
+        CheckIn.objects.filter(
+            key_result__in=[
+                kr.pk
+                for kr in key_results
+                if kr.progress_source == KeyResult.ProgressSource.CHECKINS
+            ],
+            created_at__date__gte=cycle.start_date,
+            created_at__date__lte=cycle.end_date,
+        )
+        .order_by("created_at", "pk")
+        .values_list("key_result_id", "created_at", "value")
+    )
+
+    def overall() -> float:
+        return math.objective_progress((current[pk], weights[pk]) for pk in current)
+
+    points: list[tuple[date, float]] = [(cycle.start_date, overall())]
+    for key_result_id, created_at, value in rows:
+        kr = by_pk[key_result_id]
+        current[key_result_id] = math.key_result_progress(
+            kr.start_value, kr.target_value, value, milestone=kr.is_milestone
+        )
+        day = timezone.localdate(created_at)
+        point = (day, overall())
+        if points[-1][0] == day:
+            points[-1] = point  # one point a day: the day's last state
+        else:
+            points.append(point)
+    return ProgressSeries(cycle, points)

@@ -1,0 +1,83 @@
+"""An objective's change history: who changed what, when, from what to what.
+
+Reads django-simple-history's tables for the objective and its key results (two
+queries) and turns consecutive versions into readable changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import pairwise
+
+from goals.models import KeyResult, Objective
+
+LIMIT = 200  # versions read per table: a page, not an archive
+# Check-ins move these; their own history is the check-in timeline.
+HIDDEN_FIELDS = {"history_change_reason", "position", "current_value", "confidence"}
+
+
+@dataclass(frozen=True)
+class Change:
+    when: datetime
+    who: object
+    subject: str
+    summary: str
+    details: tuple[tuple[str, str, str], ...] = ()  # (field label, old, new)
+
+
+def objective_history(objective: Objective) -> list[Change]:
+    """Newest first: the objective's versions and those of its key results."""
+    versions = list(
+        Objective.history.filter(id=objective.pk)
+        .select_related("history_user")
+        .order_by("-history_date")[:LIMIT]
+    )
+    kr_versions = list(
+        KeyResult.history.filter(objective_id=objective.pk)
+        .select_related("history_user")
+        .order_by("-history_date")[:LIMIT]
+    )
+    changes = _changes(versions, Objective, "Objective") + _changes(
+        kr_versions, KeyResult, "Key result"
+    )
+    return sorted(changes, key=lambda change: change.when, reverse=True)
+
+
+def _changes(versions: list, model, noun: str) -> list[Change]:
+    by_row: dict[int, list] = {}
+    for version in reversed(versions):  # oldest first within each row
+        by_row.setdefault(version.id, []).append(version)
+    changes = []
+    for rows in by_row.values():
+        first = rows[0]
+        if first.history_type == "+":
+            changes.append(_event(first, f"{noun} “{first.title}”", "created"))
+        for older, newer in pairwise(rows):
+            details = _diff(model, older, newer)
+            if details:
+                changes.append(_event(newer, f"{noun} “{newer.title}”", "changed", details))
+    return changes
+
+
+def _event(version, subject: str, summary: str, details=()) -> Change:
+    return Change(version.history_date, version.history_user, subject, summary, tuple(details))
+
+
+def _diff(model, older, newer) -> list[tuple[str, str, str]]:
+    delta = newer.diff_against(older)
+    details = []
+    for change in delta.changes:
+        if change.field in HIDDEN_FIELDS:
+            continue
+        field = model._meta.get_field(change.field)
+        details.append((str(field.verbose_name), _shown(change.old), _shown(change.new)))
+    return details
+
+
+def _shown(value) -> str:
+    if value is None or value == "":
+        return "–"
+    if hasattr(value, "normalize"):  # Decimal: no trailing zeros
+        return f"{value.normalize():f}"
+    return str(value)
