@@ -2,14 +2,42 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 
+from django.db.models import QuerySet
+from django.db.models.functions import Trim
 from django.utils import timezone
 
 from checkins.models import CheckIn
 from goals import progress as math
-from goals.models import Cycle, KeyResult
+from goals.models import Cycle, KeyResult, Objective
+
+
+def recent_blockers(
+    visible: QuerySet[Objective],
+    team_ids: Collection[int],
+    *,
+    since: dt.datetime,
+    limit: int = 10,
+) -> list[CheckIn]:
+    """Check-ins since ``since`` with a blocker, on active key results of visible
+    objectives of ``team_ids``, newest first (one query)."""
+    return list(
+        CheckIn.objects.annotate(blocker_text=Trim("blocker"))
+        .exclude(blocker_text="")
+        .filter(
+            created_at__gte=since,
+            key_result__archived_at__isnull=True,
+            key_result__objective__archived_at__isnull=True,
+            key_result__objective__team_id__in=team_ids,
+            key_result__objective__in=visible.values("pk"),
+        )
+        .select_related("author", "key_result__objective__team")
+        .order_by("-created_at", "-pk")[:limit]
+    )
 
 
 @dataclass(frozen=True)

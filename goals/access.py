@@ -75,7 +75,11 @@ def objective_create_refusal(
     return "You can create objectives only in your own teams, or in teams you lead."
 
 
-def kpi_write_refusal(user, kpi_team_id: int, *, access: TeamAccess | None = None) -> str | None:
+def kpi_write_refusal(
+    user, kpi_team_id: int, *, access: TeamAccess | None = None, archived: bool = False
+) -> str | None:
+    if archived:
+        return "This KPI is archived: restore it in the admin to record readings again."
     if user.is_superuser:
         return None
     access = _access(user, access)
@@ -150,5 +154,5 @@ def get_kpi_for_user(user, pk: int, *, write: bool = False) -> Kpi:
     if kpi is None or not user.is_authenticated:
         raise Http404("No such KPI.")
     if write:
-        refuse(kpi_write_refusal(user, kpi.team_id))
+        refuse(kpi_write_refusal(user, kpi.team_id, archived=kpi.archived_at is not None))
     return kpi

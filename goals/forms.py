@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from django import forms
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import QuerySet
 
 from alignment.models import Team, User
 from goals import access
 from goals.models import Cycle, Initiative, KeyResult, Kpi, KpiReading, Objective
 from goals.services import GOALPOST_REASON_NEEDED
+
+
+class NoColonMixin:
+    """Labels read "Title", not "Title:" (screen readers say the colon too)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
 
 
 class PersonField(forms.ModelChoiceField):
@@ -28,7 +36,7 @@ class PersonField(forms.ModelChoiceField):
         return super().prepare_value(value)
 
 
-class ObjectiveForm(forms.ModelForm):
+class ObjectiveForm(NoColonMixin, forms.ModelForm):
     """An objective's own fields. Who may create or move it is checked here, beside the
     field, with the rules of ``goals.access``."""
 
@@ -63,7 +71,7 @@ class ObjectiveForm(forms.ModelForm):
         return cleaned
 
 
-class KeyResultFormBase(forms.ModelForm):
+class KeyResultFormBase(NoColonMixin, forms.ModelForm):
     """Checks every rule of a key result beside its field, including the ones on fields
     the form leaves out, and asks for a reason when an active cycle's goalposts move."""
 
@@ -140,7 +148,7 @@ KeyResultFormSet = forms.inlineformset_factory(
 )
 
 
-class InitiativeForm(forms.ModelForm):
+class InitiativeForm(NoColonMixin, forms.ModelForm):
     owner = PersonField(required=False, help_text="Leave empty for the key result's owner.")
     link = forms.URLField(required=False, assume_scheme="https", max_length=500)
 
@@ -154,7 +162,7 @@ class InitiativeForm(forms.ModelForm):
         }
 
 
-class KpiForm(forms.ModelForm):
+class KpiForm(NoColonMixin, forms.ModelForm):
     class Meta:
         model = Kpi
         fields = [
@@ -166,19 +174,45 @@ class KpiForm(forms.ModelForm):
             "red_threshold",
             "guarded_objectives",
         ]
-        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "green_threshold": forms.NumberInput(attrs={"step": "any"}),
+            "red_threshold": forms.NumberInput(attrs={"step": "any"}),
+        }
 
     def __init__(self, *args, guardable: QuerySet[Objective] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         # Only objectives the person can see, in cycles that are not closed.
-        self.fields["guarded_objectives"].queryset = (
-            guardable if guardable is not None else Objective.objects.none()
-        )
-        self.fields["guarded_objectives"].required = False
+        guarded = self.fields["guarded_objectives"]
+        guarded.queryset = guardable if guardable is not None else Objective.objects.none()
+        guarded.required = False
+        guarded.label_from_instance = lambda o: f"{o.title} · {o.team.name} · {o.cycle.name}"
+        if self.instance.pk:  # thresholds as typed ("120"), not as stored ("120.0000")
+            for name in ("green_threshold", "red_threshold"):
+                self.initial[name] = f"{getattr(self.instance, name).normalize():f}"
+
+    def _post_clean(self) -> None:
+        super()._post_clean()
+        # The thresholds rule spans two fields: show it beside the green one.
+        thresholds = self._errors.pop(NON_FIELD_ERRORS, None) if self._errors else None
+        if thresholds:
+            self.add_error("green_threshold", thresholds)
+        if self.errors:
+            return
+        # One name per team: the team is not a field here, so ModelForm skips the rule.
+        try:
+            self.instance.validate_constraints()
+        except ValidationError as error:
+            self.add_error("name", error.messages)
 
 
-class KpiReadingForm(forms.ModelForm):
+class KpiReadingForm(NoColonMixin, forms.ModelForm):
     class Meta:
         model = KpiReading
         fields = ["read_on", "value"]
-        widgets = {"read_on": forms.DateInput(attrs={"type": "date"})}
+        widgets = {
+            # ISO dates: what <input type="date"> reads, whatever the site's locale.
+            "read_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "value": forms.NumberInput(attrs={"step": "any"}),
+        }
+        labels = {"read_on": "Date"}

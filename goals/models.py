@@ -25,6 +25,9 @@ from goals import progress as math
 # "absurd magnitudes" and rules out NaN and infinities, which DecimalField refuses.
 VALUE_DIGITS = {"max_digits": 18, "decimal_places": 4}
 CONFIDENCE_MESSAGE = "Confidence is a whole number from 1 to 10."
+TARGET_EQUALS_START = "The target must differ from the start value."
+WEIGHT_MESSAGE = "The weight must be greater than zero."
+WEIGHT_VALIDATORS = [MinValueValidator(Decimal("0.01"), message=WEIGHT_MESSAGE)]
 CONFIDENCE_VALIDATORS = [
     MinValueValidator(1, message=CONFIDENCE_MESSAGE),
     MaxValueValidator(10, message=CONFIDENCE_MESSAGE),
@@ -74,16 +77,18 @@ class ObjectiveQuerySet(models.QuerySet):
     def active(self) -> ObjectiveQuerySet:
         return self.filter(archived_at__isnull=True)
 
-    def visible_to(self, user) -> ObjectiveQuerySet:
+    def visible_to(self, user, *, access=None) -> ObjectiveQuerySet:
         """Objectives ``user`` may read: public ones, and private ones of their teams,
-        of teams they lead or that sit below a team they lead, and their own."""
+        of teams they lead or that sit below a team they lead, and their own. Pass the
+        person's ``alignment.queries.TeamAccess`` when the page already loaded it."""
         if not user.is_authenticated:
             return self.none()
         if user.is_superuser:
             return self
-        from alignment.queries import team_access_for
+        if access is None:
+            from alignment.queries import team_access_for
 
-        access = team_access_for(user)
+            access = team_access_for(user)
         return self.filter(
             Q(visibility=Objective.Visibility.PUBLIC)
             | Q(owner=user)
@@ -133,6 +138,7 @@ class Objective(models.Model):
         max_digits=6,
         decimal_places=2,
         default=Decimal(1),
+        validators=WEIGHT_VALIDATORS,
         help_text="How much this objective counts in its parent key result's roll-up.",
     )
     supports = models.ManyToManyField(
@@ -161,7 +167,7 @@ class Objective(models.Model):
             models.CheckConstraint(
                 condition=Q(parent_weight__gt=0),
                 name="objective_parent_weight_positive",
-                violation_error_message="The weight must be greater than zero.",
+                violation_error_message=WEIGHT_MESSAGE,
             ),
             models.CheckConstraint(
                 condition=Q(progress__gte=0, progress__lte=1),
@@ -246,7 +252,9 @@ class KeyResult(models.Model):
     current_value = models.DecimalField(
         **VALUE_DIGITS, blank=True, help_text="The latest check-in's value (starts at X)."
     )
-    weight = models.DecimalField(max_digits=6, decimal_places=2, default=Decimal(1))
+    weight = models.DecimalField(
+        max_digits=6, decimal_places=2, default=Decimal(1), validators=WEIGHT_VALIDATORS
+    )
     confidence = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=CONFIDENCE_VALIDATORS
     )
@@ -267,12 +275,12 @@ class KeyResult(models.Model):
             models.CheckConstraint(
                 condition=~Q(start_value=F("target_value")),
                 name="key_result_target_differs_from_start",
-                violation_error_message="The target must differ from the start value.",
+                violation_error_message=TARGET_EQUALS_START,
             ),
             models.CheckConstraint(
                 condition=Q(weight__gt=0),
                 name="key_result_weight_positive",
-                violation_error_message="The weight must be greater than zero.",
+                violation_error_message=WEIGHT_MESSAGE,
             ),
             models.CheckConstraint(
                 condition=Q(confidence__isnull=True) | Q(confidence__gte=1, confidence__lte=10),
@@ -313,6 +321,9 @@ class KeyResult(models.Model):
             self.target_value = Decimal(1) if self.target_value is None else self.target_value
         if self.current_value is None:
             self.current_value = self.start_value
+        # The database holds this rule too; saying it here puts the message beside the field.
+        if self.start_value is not None and self.start_value == self.target_value:
+            raise ValidationError({"target_value": TARGET_EQUALS_START})
 
     @property
     def is_milestone(self) -> bool:

@@ -1,28 +1,257 @@
 """Non-trivial reads of goals. Each returns everything its page needs in a fixed number
-of queries, whatever the size of the organisation."""
+of queries, whatever the size of the organisation.
+
+Functions that read objectives take ``visible``, the reader's
+``Objective.objects.visible_to(user)``: building it costs the visibility queries, so a
+page builds it once and every read below narrows it.
+"""
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, Q, QuerySet
+import datetime as dt
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
 
-from goals.models import Cycle, KeyResult, Objective
+from django.conf import settings
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    Exists,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+
+from alignment.models import Membership, Team, User
+from goals import progress as math
+from goals.models import Cycle, KeyResult, Kpi, Objective
 
 
 def active_cycles() -> list[Cycle]:
     return list(Cycle.objects.filter(state=Cycle.State.ACTIVE).order_by("start_date", "name"))
 
 
-def my_objectives(user, cycles: list[Cycle]) -> QuerySet[Objective]:
-    """The objectives ``user`` owns or holds a key result of, in ``cycles``, with their
-    active key results prefetched (three queries in all, plus visibility's)."""
+def all_cycles() -> list[Cycle]:
+    """Every cycle, newest first (one query: cycles are few, one every quarter or year)."""
+    return list(Cycle.objects.order_by("-start_date", "name"))
+
+
+def for_cards(objectives: QuerySet[Objective]) -> QuerySet[Objective]:
+    """What ``goals/_objective_card.html`` reads, in three more queries: the team, owner
+    and cycle joined; the active key results (with their owners) and the active guardrail
+    KPIs (for ``goals/_guardrail_flags.html``) prefetched."""
     key_results = KeyResult.objects.filter(archived_at__isnull=True).select_related("owner")
-    return (
-        Objective.objects.visible_to(user)
-        .active()
+    guardrails = Kpi.objects.filter(archived_at__isnull=True)
+    return objectives.select_related("team", "owner", "cycle").prefetch_related(
+        Prefetch("key_results", queryset=key_results),
+        Prefetch("guardrails", queryset=guardrails),
+    )
+
+
+def objectives_of_person(
+    visible: QuerySet[Objective], person: User, cycles: Iterable[Cycle]
+) -> QuerySet[Objective]:
+    """The active objectives in ``cycles`` that ``person`` owns or holds an active key
+    result of, among those the reader may see."""
+    return for_cards(
+        visible.active()
         .filter(cycle__in=cycles)
-        .filter(Q(owner=user) | Q(key_results__owner=user, key_results__archived_at__isnull=True))
+        .filter(
+            Q(owner=person) | Q(key_results__owner=person, key_results__archived_at__isnull=True)
+        )
         .distinct()
-        .select_related("team", "owner", "cycle")
-        .prefetch_related(Prefetch("key_results", queryset=key_results))
         .order_by("cycle__start_date", "team__name", "created_at")
     )
+
+
+def team_objectives(
+    visible: QuerySet[Objective], team: Team, cycles: Iterable[Cycle]
+) -> QuerySet[Objective]:
+    """A team's active objectives in ``cycles`` (its own, not its sub-teams')."""
+    return for_cards(
+        visible.active()
+        .filter(team=team, cycle__in=cycles)
+        .order_by("cycle__start_date", "created_at")
+    )
+
+
+def _attention(expected: float, stale_before: dt.datetime | None) -> tuple[Q, Exists | Value]:
+    """The condition under which an objective needs attention, as SQL: its progress
+    trails ``expected`` by more than the attention gap, one of its active key results
+    has low confidence (so its lowest confidence is low), or, with ``stale_before``, one
+    has had no check-in since then. Also returns the staleness for a query to annotate."""
+    key_results = KeyResult.objects.filter(objective=OuterRef("pk"), archived_at__isnull=True)
+    low_confidence = Exists(key_results.filter(confidence__lte=math.LOW_CONFIDENCE))
+    condition = Q(progress__lt=expected - math.ATTENTION_GAP) | Q(low_confidence)
+    if stale_before is None:
+        return condition, Value(False)
+    stale = Exists(
+        key_results.filter(progress_source=KeyResult.ProgressSource.CHECKINS)
+        .annotate(since=Coalesce("last_checkin_at", "created_at"))
+        .filter(since__lte=stale_before)
+    )
+    return condition | Q(stale), stale
+
+
+@dataclass
+class TeamSummary:
+    """One team's line in a cycle overview."""
+
+    team_id: int
+    name: str
+    slug: str
+    score: float
+    objectives: int
+    attention: int
+    key_results: int = 0  # active key results in check-in mode
+    checked_in: int = 0  # of those, with a check-in since the rate's start
+
+    @property
+    def checkin_rate(self) -> float | None:
+        return self.checked_in / self.key_results if self.key_results else None
+
+
+@dataclass
+class CycleOverview:
+    teams: list[TeamSummary]
+    attention: list[Objective]  # annotated with ``lowest_confidence`` and ``stale``
+    attention_total: int
+    objectives: int = field(init=False)
+    key_results: int = field(init=False)
+    checked_in: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.objectives = sum(team.objectives for team in self.teams)
+        self.key_results = sum(team.key_results for team in self.teams)
+        self.checked_in = sum(team.checked_in for team in self.teams)
+
+    @property
+    def checkin_rate(self) -> float | None:
+        return self.checked_in / self.key_results if self.key_results else None
+
+
+def cycle_overview(
+    visible: QuerySet[Objective],
+    cycle: Cycle,
+    *,
+    team_ids: Collection[int] | None,
+    expected: float,
+    now: dt.datetime,
+    checkin_since: dt.datetime,
+    attention_limit: int = 50,
+) -> CycleOverview:
+    """Team scores, objectives needing attention and check-in rates for ``cycle``, over
+    the active objectives the reader may see (of ``team_ids`` only, when given).
+
+    Staleness counts only while the cycle is active: nobody checks in before it starts
+    or after it closes. Three queries: team scores with their counts; key results
+    checked in per team; the ``attention_limit`` objectives needing attention that
+    trail the most."""
+    objectives = visible.active().filter(cycle=cycle)
+    if team_ids is not None:
+        objectives = objectives.filter(team_id__in=team_ids)
+    stale_before = now - dt.timedelta(days=settings.WAYMARK["STALE_AFTER_DAYS"])
+    if cycle.state != Cycle.State.ACTIVE:
+        stale_before = None
+    needs_attention, stale = _attention(expected, stale_before)
+
+    rows = (
+        objectives.order_by()
+        .values("team_id", "team__name", "team__slug")
+        .annotate(
+            score=Avg("progress"),
+            count=Count("pk"),
+            attention=Count("pk", filter=needs_attention),
+        )
+    )
+    teams = {
+        row["team_id"]: TeamSummary(
+            team_id=row["team_id"],
+            name=row["team__name"],
+            slug=row["team__slug"],
+            score=row["score"] or 0.0,
+            objectives=row["count"],
+            attention=row["attention"],
+        )
+        for row in rows
+    }
+    checkin_rows = (
+        KeyResult.objects.filter(
+            objective__in=objectives.values("pk"),
+            archived_at__isnull=True,
+            progress_source=KeyResult.ProgressSource.CHECKINS,
+        )
+        .order_by()
+        .values("objective__team_id")
+        .annotate(
+            total=Count("pk"),
+            recent=Count("pk", filter=Q(last_checkin_at__gte=checkin_since)),
+        )
+    )
+    for row in checkin_rows:
+        summary = teams[row["objective__team_id"]]
+        summary.key_results, summary.checked_in = row["total"], row["recent"]
+
+    lowest_confidence = Subquery(
+        KeyResult.objects.filter(objective=OuterRef("pk"), archived_at__isnull=True)
+        .order_by()
+        .values("objective")
+        .annotate(lowest=Min("confidence"))
+        .values("lowest")
+    )
+    attention = list(
+        objectives.filter(needs_attention)
+        .annotate(lowest_confidence=lowest_confidence, stale=stale)
+        .select_related("team", "owner")
+        .order_by("progress", "team__name", "title")[:attention_limit]
+    )
+    ordered = sorted(teams.values(), key=lambda team: (-team.score, team.name))
+    return CycleOverview(
+        teams=ordered,
+        attention=attention,
+        attention_total=sum(team.attention for team in ordered),
+    )
+
+
+def team_scores(
+    visible: QuerySet[Objective], cycles: Iterable[Cycle], team_ids: Collection[int]
+) -> dict[tuple[int, int], tuple[float, int]]:
+    """``(team id, cycle id) → (score, objectives)`` for ``team_ids`` in ``cycles``, over
+    the active objectives the reader may see (one query)."""
+    rows = (
+        visible.active()
+        .filter(cycle__in=cycles, team_id__in=team_ids)
+        .order_by()
+        .values("team_id", "cycle_id")
+        .annotate(score=Avg("progress"), count=Count("pk"))
+    )
+    return {(row["team_id"], row["cycle_id"]): (row["score"] or 0.0, row["count"]) for row in rows}
+
+
+def _leads_first() -> Case:
+    return Case(When(role=Membership.Role.LEAD, then=Value(0)), default=Value(1))
+
+
+def team_members(team: Team) -> QuerySet[Membership]:
+    """The team's active members, leads first, then by name (one query)."""
+    return (
+        team.memberships.filter(user__is_active=True)
+        .select_related("user")
+        .order_by(_leads_first(), "user__first_name", "user__last_name", "user__username")
+    )
+
+
+def person_memberships(person: User) -> QuerySet[Membership]:
+    """The teams ``person`` is in, the ones they lead first (one query)."""
+    return person.memberships.select_related("team").order_by(_leads_first(), "team__name")
+
+
+def team_kpis(team: Team) -> QuerySet[Kpi]:
+    return team.kpis.filter(archived_at__isnull=True).order_by("name")

@@ -134,8 +134,28 @@ def initiative_save(*, initiative: Initiative) -> Initiative:
 
 
 @transaction.atomic
+def kpi_save(*, kpi: Kpi, guarded: list[Objective], editable: set[int]) -> Kpi:
+    """Validate and save a KPI and the objectives it guards. Links to objectives outside
+    ``editable`` (the ids the person could choose from) are kept: not theirs to drop."""
+    kpi.full_clean()
+    kpi.save()
+    kept = (
+        []
+        if kpi.pk is None
+        else [
+            pk for pk in kpi.guarded_objectives.values_list("pk", flat=True) if pk not in editable
+        ]
+    )
+    kpi.guarded_objectives.set([*guarded, *kept])
+    return kpi
+
+
+@transaction.atomic
 def kpi_record_reading(*, kpi: Kpi, read_on: date, value: Decimal, recorded_by=None) -> KpiReading:
     """Add a dated reading; the KPI's latest value follows the newest reading."""
+    # Lock the KPI first: two readings for one day queue up, and the second is refused by
+    # full_clean with a message instead of failing on the unique constraint.
+    Kpi.objects.select_for_update().filter(pk=kpi.pk).first()
     reading = KpiReading(kpi=kpi, read_on=read_on, value=value, recorded_by=recorded_by)
     reading.full_clean()
     reading.save()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,12 +20,13 @@ from django_htmx.http import HttpResponseClientRedirect
 from alignment.models import Team, User
 from alignment.queries import team_access_for
 from checkins.queries import objective_progress_series
-from goals import access, coaching, services
+from goals import access, charts, coaching, services
 from goals import progress as math
 from goals.forms import InitiativeForm, KeyResultForm, KeyResultFormSet, ObjectiveForm
 from goals.history import objective_history
-from goals.models import Cycle, GoalpostChange, Initiative, KeyResult, Objective
+from goals.models import Cycle, GoalpostChange, Initiative, KeyResult, Kpi, Objective
 
+ACTIVE_KPIS = Kpi.objects.filter(archived_at__isnull=True)
 # How many levels of the cascade the page loads above an objective, in one query.
 ANCESTOR_DEPTH = 6
 
@@ -74,6 +75,7 @@ def _page_context(request: HttpRequest, objective: Objective) -> dict:
     today = timezone.localdate()
     expected = objective.cycle.expected_progress(today)
     key_results = _key_results(objective)
+    prefetch_related_objects([objective], Prefetch("guardrails", queryset=ACTIVE_KPIS))
     visible = Objective.objects.visible_to(user).active()
     lowest_confidence = min((kr.confidence for kr in key_results if kr.confidence), default=None)
     return {
@@ -88,10 +90,10 @@ def _page_context(request: HttpRequest, objective: Objective) -> dict:
         ),
         "supports": list(visible.filter(supported_by=objective).select_related("team")),
         "supported_by": list(visible.filter(supports=objective).select_related("team")),
-        "guardrails": list(objective.guardrails.filter(archived_at__isnull=True)),
+        "guardrails": objective.guardrails.all(),
         "history": objective_history(objective),
         "hints": coaching.hints_for_objective(objective, key_results),
-        "series": objective_progress_series(objective.cycle, key_results),
+        **_progress_chart(objective, key_results, today),
         "initiative_forms": {kr.pk: _initiative_form(kr) for kr in key_results},
         "people": _people_near(user),
     }
@@ -111,6 +113,23 @@ def _initiative_form(key_result: KeyResult, data=None) -> InitiativeForm:
     return InitiativeForm(
         data, instance=Initiative(key_result=key_result), prefix=f"initiative-{key_result.pk}"
     )
+
+
+def _progress_chart(objective: Objective, key_results: list[KeyResult], today) -> dict:
+    """The objective's progress across its cycle, as steps held until today, against the
+    straight expected pace from the cycle's start to its end."""
+    cycle = objective.cycle
+    series = objective_progress_series(cycle, key_results)
+    chart = charts.line_chart(
+        series.points,
+        x_range=(cycle.start_date, cycle.end_date),
+        y_range=(0, 1),
+        step=True,
+        hold_until=min(today, cycle.end_date),
+        expected=((cycle.start_date, 0), (cycle.end_date, 1)),
+        y_label=lambda value: f"{value:.0%}",
+    )
+    return {"series": series, "chart": chart}
 
 
 @login_required

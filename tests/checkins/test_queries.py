@@ -1,0 +1,53 @@
+"""An objective's progress replayed from its key results' check-ins."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from checkins.queries import objective_progress_series
+from goals.models import KeyResult
+from tests import factories
+
+
+def at(day: dt.date, hour: int = 12) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(hour)))
+
+
+@pytest.mark.django_db
+def test_series_is_the_weighted_mean_after_each_days_check_ins():
+    cycle = factories.CycleFactory(start_date=dt.date(2026, 10, 1), end_date=dt.date(2026, 12, 31))
+    objective = factories.ObjectiveFactory(cycle=cycle)
+    signups = factories.KeyResultFactory(objective=objective, start_value=0, target_value=100)
+    churn = factories.KeyResultFactory(
+        objective=objective, start_value=8, target_value=4, weight=Decimal(3)
+    )
+    factories.CheckInFactory(key_result=signups, value=50, created_at=at(dt.date(2026, 10, 5)))
+    factories.CheckInFactory(key_result=churn, value=6, created_at=at(dt.date(2026, 10, 12), 9))
+    factories.CheckInFactory(key_result=churn, value=5, created_at=at(dt.date(2026, 10, 12), 17))
+    factories.CheckInFactory(  # before the cycle: not part of its story
+        key_result=signups, value=90, created_at=at(dt.date(2026, 9, 20))
+    )
+
+    series = objective_progress_series(cycle, [signups, churn])
+
+    assert series.points == [
+        (dt.date(2026, 10, 1), 0.0),
+        (dt.date(2026, 10, 5), pytest.approx(0.5 / 4)),  # signups 0.5 × 1, churn 0 × 3
+        (dt.date(2026, 10, 12), pytest.approx((0.5 + 0.75 * 3) / 4)),  # the day's last value
+    ]
+
+
+@pytest.mark.django_db
+def test_rollup_key_results_count_at_their_current_progress():
+    cycle = factories.CycleFactory()
+    objective = factories.ObjectiveFactory(cycle=cycle)
+    rolled = factories.KeyResultFactory(
+        objective=objective, progress_source=KeyResult.ProgressSource.ROLLUP
+    )
+    KeyResult.objects.filter(pk=rolled.pk).update(progress=0.4)
+    rolled.refresh_from_db()
+    assert objective_progress_series(cycle, [rolled]).points == [(cycle.start_date, 0.4)]
