@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
 
-from goals.models import KeyResult, Objective
+from goals.models import KeyResult, Kpi, Objective
 
 LIMIT = 200  # versions read per table: a page, not an archive
 # Check-ins move these; their own history is the check-in timeline.
@@ -44,7 +44,17 @@ def objective_history(objective: Objective) -> list[Change]:
     return sorted(changes, key=lambda change: change.when, reverse=True)
 
 
-def _changes(versions: list, model, noun: str) -> list[Change]:
+def kpi_history(kpi: Kpi) -> list[Change]:
+    """Newest first: the KPI's versions (its readings are their own history)."""
+    versions = list(
+        Kpi.history.filter(id=kpi.pk)
+        .select_related("history_user")
+        .order_by("-history_date")[:LIMIT]
+    )
+    return sorted(_changes(versions, Kpi, "KPI", label="name"), key=lambda c: c.when, reverse=True)
+
+
+def _changes(versions: list, model, noun: str, *, label: str = "title") -> list[Change]:
     by_row: dict[int, list] = {}
     for version in reversed(versions):  # oldest first within each row
         by_row.setdefault(version.id, []).append(version)
@@ -52,11 +62,12 @@ def _changes(versions: list, model, noun: str) -> list[Change]:
     for rows in by_row.values():
         first = rows[0]
         if first.history_type == "+":
-            changes.append(_event(first, f"{noun} “{first.title}”", "created"))
+            changes.append(_event(first, f"{noun} “{getattr(first, label)}”", "created"))
         for older, newer in pairwise(rows):
             details = _diff(model, older, newer)
             if details:
-                changes.append(_event(newer, f"{noun} “{newer.title}”", "changed", details))
+                subject = f"{noun} “{getattr(newer, label)}”"
+                changes.append(_event(newer, subject, "changed", details))
     return changes
 
 

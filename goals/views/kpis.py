@@ -23,6 +23,7 @@ from alignment.models import Team
 from alignment.queries import team_access_for
 from goals import access, charts, queries, services
 from goals.forms import KpiForm, KpiReadingForm
+from goals.history import kpi_history
 from goals.models import Kpi, KpiReading, Objective
 
 # A year of weekly readings: the chart and the table show this many, newest first.
@@ -123,8 +124,10 @@ def _render_detail(
         "guarded": _guarded_objectives(user, kpi),
         "start": _start_objective(user, kpi, team_access),
     }
-    template = "goals/kpi_detail.html#readings" if request.htmx else "goals/kpi_detail.html"
-    return render(request, template, context)
+    if request.htmx:
+        return render(request, "goals/kpi_detail.html#readings", context)
+    context["history"] = kpi_history(kpi)
+    return render(request, "goals/kpi_detail.html", context)
 
 
 def _health(kpi: Kpi, value) -> tuple[str, str]:

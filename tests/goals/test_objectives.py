@@ -386,3 +386,32 @@ class TestCoach:
         html = login(org.lead).get(reverse("goals:coach-report", args=[org.cycle.pk])).content
         assert "1 key result: add at least 2." in html.decode()
         assert "Product" in html.decode()
+
+
+@pytest.mark.parametrize(
+    "url_name", ["goals:coach-report", "goals:objective-create"], ids=["coach", "create"]
+)
+def test_query_count_of_coach_report_and_create_form_does_not_grow(org, login, url_name):
+    client = login(org.lead)
+    url = (
+        reverse(url_name, args=[org.cycle.pk])
+        if url_name == "goals:coach-report"
+        else reverse(url_name)
+    )
+
+    def grow(times: int) -> None:
+        for _ in range(times):
+            team = factories.TeamFactory(parent=org.product)
+            objective = factories.ObjectiveFactory(cycle=org.cycle, team=team)
+            factories.KeyResultFactory.create_batch(2, objective=objective)
+            factories.MembershipFactory(team=org.product)
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        return len(queries)
+
+    grow(1)
+    small = count()
+    grow(19)
+    assert count() == small
