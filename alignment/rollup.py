@@ -1,96 +1,112 @@
-"""Roll-up through the cascade.
+"""Roll-up through the cascade, in set-based SQL.
 
-An objective's progress is the weighted mean of its key results. A key result in roll-up
-mode takes its progress from the objectives aligned to it (weighted by their
-``parent_weight``), so a change climbs: key result → objective → parent key result →
-parent objective → … Each level is one read and one bulk write, whatever its size.
+An objective's progress is the weighted mean of its active key results. A key result in
+roll-up mode takes its progress from the active objectives aligned to it (weighted by
+their ``parent_weight``), so a change climbs: key result → objective → parent key result
+→ parent objective → … Each level is two UPDATE statements computed by the database
+(correlated aggregates), whatever the number of rows: no row is loaded into Python.
+The same formulas as ``goals.progress``; tests check the two agree.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
+from datetime import date
 
-from goals import progress as math
-from goals.models import KeyResult, Objective
+from django.db.models import F, FloatField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Cast, Coalesce, Greatest, Least
+
+from goals.models import Cycle, KeyResult, Objective, ObjectiveSnapshot
 
 # Far deeper than any organisation's cascade; reaching it means the forest has a loop.
 MAX_DEPTH = 50
+ROLLUP = KeyResult.ProgressSource.ROLLUP
 
 
-def refresh_upwards(objective_ids: Iterable[int]) -> None:
-    """Recompute these objectives, then everything above them that counts them."""
-    pending = set(objective_ids)
-    # Each pass climbs one level; an objective is recomputed again whenever one of its
-    # children changed, so after as many passes as the forest is deep all are right.
+def _weighted_mean(rows: QuerySet, group: str, weight: str) -> Least:
+    """SQL for the weighted mean of ``rows``' progress, grouped by ``group``, as a
+    fraction in [0, 1] (0 when there is nothing to average)."""
+    as_float = Cast(weight, FloatField())
+    mean = (
+        rows.order_by()
+        .values(group)
+        .annotate(mean=Sum(F("progress") * as_float) / Sum(as_float))
+        .values("mean")
+    )
+    # Clamped: float rounding must never push a mean of fractions past 1.
+    return Least(
+        Greatest(Coalesce(Subquery(mean, output_field=FloatField()), Value(0.0)), Value(0.0)),
+        Value(1.0),
+    )
+
+
+OBJECTIVE_PROGRESS = _weighted_mean(
+    KeyResult.objects.filter(objective=OuterRef("pk"), archived_at__isnull=True),
+    "objective",
+    "weight",
+)
+ROLLUP_PROGRESS = _weighted_mean(
+    Objective.objects.filter(parent_key_result=OuterRef("pk"), archived_at__isnull=True),
+    "parent_key_result",
+    "parent_weight",
+)
+
+
+def refresh_upwards(objective_ids: Iterable[int] | None) -> None:
+    """Recompute these objectives (all of them for ``None``), then everything above them
+    that counts them. Each pass climbs one level; an objective is recomputed again
+    whenever one of its children changed, so after as many passes as the forest is deep
+    every number is right."""
+    pending = Objective.objects.all() if objective_ids is None else None
+    ids = None if objective_ids is None else set(objective_ids)
     for _level in range(MAX_DEPTH):
-        if not pending:
+        objectives = pending if pending is not None else Objective.objects.filter(pk__in=ids)
+        if ids is not None and not ids:
             return
-        _refresh_objectives(pending)
-        fed_key_results = set(
-            Objective.objects.filter(
-                pk__in=pending,
-                parent_key_result__progress_source=KeyResult.ProgressSource.ROLLUP,
-            ).values_list("parent_key_result_id", flat=True)
+        objectives.update(progress=OBJECTIVE_PROGRESS)
+        fed = KeyResult.objects.filter(
+            progress_source=ROLLUP, pk__in=objectives.values("parent_key_result")
         )
-        if not fed_key_results:
+        parents = set(fed.values_list("objective_id", flat=True))
+        if not parents:
             return
-        _refresh_rollup_key_results(fed_key_results)
-        parents = KeyResult.objects.filter(pk__in=fed_key_results).values_list(
-            "objective_id", flat=True
-        )
-        pending = set(parents)
+        fed.update(progress=ROLLUP_PROGRESS)
+        pending, ids = None, parents
     raise RuntimeError(f"The alignment forest is deeper than {MAX_DEPTH} levels or has a loop.")
+
+
+def refresh_objectives(objective_ids: set[int]) -> None:
+    """Recompute only these objectives from their key results (no climbing)."""
+    Objective.objects.filter(pk__in=objective_ids).update(progress=OBJECTIVE_PROGRESS)
 
 
 def refresh_key_results_upwards(key_result_ids: set[int]) -> None:
     """Recompute these roll-up key results from their children, then climb."""
-    _refresh_rollup_key_results(
-        set(
-            KeyResult.objects.filter(
-                pk__in=key_result_ids, progress_source=KeyResult.ProgressSource.ROLLUP
-            ).values_list("pk", flat=True)
-        )
-    )
-    refresh_upwards(
-        set(KeyResult.objects.filter(pk__in=key_result_ids).values_list("objective_id", flat=True))
-    )
-
-
-def _refresh_objectives(objective_ids: set[int]) -> None:
-    pairs: dict[int, list[tuple[float, object]]] = defaultdict(list)
-    rows = KeyResult.objects.filter(
-        objective_id__in=objective_ids, archived_at__isnull=True
-    ).values_list("objective_id", "progress", "weight")
-    for objective_id, progress, weight in rows:
-        pairs[objective_id].append((progress, weight))
-    Objective.objects.bulk_update(
-        [
-            Objective(pk=pk, progress=math.objective_progress(pairs.get(pk, [])))
-            for pk in objective_ids
-        ],
-        ["progress"],
-        batch_size=1000,
-    )
-
-
-def _refresh_rollup_key_results(key_result_ids: set[int]) -> None:
-    pairs: dict[int, list[tuple[float, object]]] = defaultdict(list)
-    rows = Objective.objects.filter(
-        parent_key_result_id__in=key_result_ids, archived_at__isnull=True
-    ).values_list("parent_key_result_id", "progress", "parent_weight")
-    for key_result_id, progress, weight in rows:
-        pairs[key_result_id].append((progress, weight))
-    KeyResult.objects.bulk_update(
-        [KeyResult(pk=pk, progress=math.weighted_mean(pairs.get(pk, []))) for pk in key_result_ids],
-        ["progress"],
-        batch_size=1000,
-    )
+    key_results = KeyResult.objects.filter(pk__in=key_result_ids)
+    key_results.filter(progress_source=ROLLUP).update(progress=ROLLUP_PROGRESS)
+    refresh_upwards(set(key_results.values_list("objective_id", flat=True)))
 
 
 def recompute_all() -> int:
     """Recompute every objective and roll-up key result (repair). Check-in key results
     keep the progress their current value gives. Returns how many objectives exist."""
-    objective_ids = set(Objective.objects.values_list("pk", flat=True))
-    refresh_upwards(objective_ids)
-    return len(objective_ids)
+    refresh_upwards(None)
+    return Objective.objects.count()
+
+
+def take_snapshots(*, day: date) -> int:
+    """Record (or update) today's progress of every active objective of active cycles:
+    one read and one upsert per batch. Returns how many were recorded."""
+    rows = Objective.objects.active().filter(cycle__state=Cycle.State.ACTIVE)
+    snapshots = [
+        ObjectiveSnapshot(objective_id=pk, day=day, progress=progress)
+        for pk, progress in rows.values_list("pk", "progress")
+    ]
+    ObjectiveSnapshot.objects.bulk_create(
+        snapshots,
+        batch_size=2000,
+        update_conflicts=True,
+        unique_fields=["objective", "day"],
+        update_fields=["progress"],
+    )
+    return len(snapshots)

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from alignment import rollup
+from alignment.tasks import schedule_rollup
 from checkins.models import CheckIn, WeeklyUpdate
 from goals.models import KeyResult
 
@@ -56,5 +57,8 @@ def checkin_record(
         last_checkin_at=locked.last_checkin_at,
         progress=locked.progress,
     )
-    rollup.refresh_upwards({locked.objective_id})
+    # The key result's own objective follows at once; the climb above it is background
+    # work (in-process when there is no broker).
+    rollup.refresh_objectives({locked.objective_id})
+    schedule_rollup(locked.objective_id)
     return checkin

@@ -156,3 +156,14 @@ def get_kpi_for_user(user, pk: int, *, write: bool = False) -> Kpi:
     if write:
         refuse(kpi_write_refusal(user, kpi.team_id, archived=kpi.archived_at is not None))
     return kpi
+
+
+def dependency_respond_refusal(user, dependency, *, access: TeamAccess | None = None) -> str | None:
+    """The providing team's members and leads (and leads above it) answer a request."""
+    if user.is_superuser:
+        return None
+    access = _access(user, access)
+    team_id = dependency.providing_team_id
+    if team_id in access.member_of or team_id in access.leads_over:
+        return None
+    return "Only the asked team's members and leads can answer this request."

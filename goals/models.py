@@ -203,6 +203,7 @@ class Objective(models.Model):
             )
         if self.parent_id is not None:
             self._refuse_alignment_loop()
+            self._refuse_parent_in_another_period()
 
     def _refuse_alignment_loop(self) -> None:
         """The alignment graph is a forest: walking up from the new parent must never
@@ -218,6 +219,19 @@ class Objective(models.Model):
                 )
             seen.add(current)
             current = Objective.objects.filter(pk=current).values_list("parent_id", flat=True)[0]
+
+    def _refuse_parent_in_another_period(self) -> None:
+        """A parent counts only if its cycle overlaps this one (a quarter under a year)."""
+        if self.cycle_id is None:
+            return
+        parent_cycle = Cycle.objects.filter(objectives__pk=self.parent_id).first()
+        if parent_cycle and (
+            parent_cycle.start_date > self.cycle.end_date
+            or parent_cycle.end_date < self.cycle.start_date
+        ):
+            raise ValidationError(
+                {"parent": f"The parent is in {parent_cycle}, which does not overlap {self.cycle}."}
+            )
 
     def expected_progress(self, on: date | None = None) -> float:
         return self.cycle.expected_progress(on)
@@ -369,6 +383,32 @@ class KeyResult(models.Model):
         if days >= limits["DUE_AFTER_DAYS"]:
             return "due"
         return "fresh"
+
+
+class ObjectiveSnapshot(models.Model):
+    """An objective's progress on a day, kept for charts of how it rolled up over time."""
+
+    objective = models.ForeignKey(Objective, on_delete=models.PROTECT, related_name="snapshots")
+    day = models.DateField()
+    progress = models.FloatField()
+
+    class Meta:
+        ordering = ["objective", "day"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["objective", "day"],
+                name="objective_snapshot_once_a_day",
+                violation_error_message="This objective already has a snapshot for that day.",
+            ),
+            models.CheckConstraint(
+                condition=Q(progress__gte=0, progress__lte=1),
+                name="objective_snapshot_progress_fraction",
+                violation_error_message="Progress is a fraction between 0 and 1.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.objective}: {self.progress:.0%} on {self.day}"
 
 
 class GoalpostChange(models.Model):

@@ -7,11 +7,22 @@ from datetime import date
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from alignment import rollup
-from goals.models import GoalpostChange, Initiative, KeyResult, Kpi, KpiReading, Objective
+from goals.models import (
+    Dependency,
+    GoalpostChange,
+    Initiative,
+    KeyResult,
+    Kpi,
+    KpiReading,
+    Objective,
+)
+
+# Key of the PostgreSQL advisory lock that serialises changes to the alignment forest.
+ALIGNMENT_LOCK = 7_243_001
 
 GOALPOST_REASON_NEEDED = (
     "The cycle is active: say why the baseline or target changes. "
@@ -21,14 +32,19 @@ GOALPOST_REASON_NEEDED = (
 
 @transaction.atomic
 def objective_save(*, objective: Objective) -> Objective:
-    """Validate and save an objective, then roll up where it counts now and used to."""
-    previous_parent_kr = None
+    """Validate and save an objective, then roll up where it counts now and used to.
+
+    Re-aligning takes the alignment lock before the loop check, so two concurrent
+    re-alignments cannot each pass the check and together close a loop."""
+    previous_parent, previous_parent_kr = None, None
     if objective.pk:
-        previous_parent_kr = (
+        previous_parent, previous_parent_kr = (
             Objective.objects.filter(pk=objective.pk)
-            .values_list("parent_key_result_id", flat=True)
+            .values_list("parent_id", "parent_key_result_id")
             .first()
-        )
+        ) or (None, None)
+    if objective.parent_id and objective.parent_id != previous_parent:
+        _lock_alignment()
     objective.full_clean()
     objective.save()
     rollup.refresh_upwards({objective.pk})
@@ -36,6 +52,65 @@ def objective_save(*, objective: Objective) -> Objective:
         # The former parent key result no longer counts this objective.
         rollup.refresh_key_results_upwards({previous_parent_kr})
     return objective
+
+
+def _lock_alignment() -> None:
+    """Serialise changes to the alignment forest until the transaction ends. PostgreSQL
+    takes an advisory lock; SQLite already serialises every write transaction."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ALIGNMENT_LOCK])
+
+
+@transaction.atomic
+def objective_set_supports(*, objective: Objective, supported: list[Objective]) -> None:
+    """Replace the objectives ``objective`` merely supports (shown, never counted)."""
+    if any(other.pk == objective.pk for other in supported):
+        raise ValidationError({"supports": "An objective cannot support itself."})
+    objective.supports.set(supported)
+
+
+@transaction.atomic
+def dependency_request(
+    *, requesting_objective: Objective, providing_team, description: str, needed_by, actor
+) -> Dependency:
+    """One objective's owner asks another team for something by a date."""
+    dependency = Dependency(
+        requesting_objective=requesting_objective,
+        providing_team=providing_team,
+        description=description,
+        needed_by=needed_by,
+        requested_by=actor,
+    )
+    dependency.full_clean()
+    dependency.save()
+    return dependency
+
+
+@transaction.atomic
+def dependency_respond(
+    *, dependency: Dependency, accept: bool, note: str, actor, providing_objective=None
+) -> Dependency:
+    """The providing team accepts (optionally naming the objective that delivers it) or
+    declines with a note. Only a pending request can be answered."""
+    locked = Dependency.objects.select_for_update().get(pk=dependency.pk)
+    if locked.state != Dependency.State.REQUESTED:
+        raise ValidationError(f"This request was already {locked.get_state_display().lower()}.")
+    if not accept and not note.strip():
+        raise ValidationError({"response_note": "Say why you decline, so they can plan."})
+    locked.state = Dependency.State.ACCEPTED if accept else Dependency.State.DECLINED
+    locked.response_note = note.strip()
+    locked.providing_objective = providing_objective if accept else None
+    locked.responded_by = actor
+    locked.responded_at = timezone.now()
+    locked.full_clean()
+    locked.save()
+    return locked
+
+
+@transaction.atomic
+def dependency_withdraw(*, dependency: Dependency) -> None:
+    Dependency.objects.filter(pk=dependency.pk).update(state=Dependency.State.WITHDRAWN)
 
 
 @transaction.atomic

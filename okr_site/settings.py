@@ -12,6 +12,7 @@ import secrets
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -139,6 +140,17 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BEAT_SCHEDULE = {
+    # Repairs any drift in stored progress, then keeps a point a day for charts.
+    "recompute-progress": {
+        "task": "alignment.tasks.recompute_progress",
+        "schedule": crontab(hour=2, minute=0),
+    },
+    "snapshot-progress": {
+        "task": "alignment.tasks.snapshot_progress",
+        "schedule": crontab(hour=2, minute=30),
+    },
+}
 CELERY_TASK_TIME_LIMIT = 5 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 4 * 60
 

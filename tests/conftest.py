@@ -13,6 +13,7 @@ from django.db import connection
 
 from alignment.models import Membership, Team, User
 from goals.models import Cycle
+from okr_site.celery import app
 from tests import factories
 
 
@@ -22,6 +23,14 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords and connection.vendor != "postgresql":
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def tasks_run_in_process():
+    """Tests run Celery tasks in-process, also when REDIS_URL names a broker; the tests
+    of the worker itself start a real one."""
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
 
 
 @pytest.fixture(autouse=True)
