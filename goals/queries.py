@@ -255,3 +255,35 @@ def person_memberships(person: User) -> QuerySet[Membership]:
 
 def team_kpis(team: Team) -> QuerySet[Kpi]:
     return team.kpis.filter(archived_at__isnull=True).order_by("name")
+
+
+# How many levels of the cascade are loaded above an objective, in one query.
+ANCESTOR_DEPTH = 6
+
+
+def ancestor_chains(objective_ids: Iterable[int]) -> dict[int, list[Objective]]:
+    """For each objective, its ancestors from the top of the cascade down to its parent
+    (one query, joining up to ``ANCESTOR_DEPTH`` levels)."""
+    path = "__".join(["parent"] * ANCESTOR_DEPTH)
+    chains = {}
+    for objective in Objective.objects.filter(pk__in=objective_ids).select_related(path):
+        chain, current = [], objective.parent if objective.parent_id else None
+        while current is not None and len(chain) < ANCESTOR_DEPTH:
+            chain.append(current)
+            current = current.parent if current.parent_id else None
+        chains[objective.pk] = list(reversed(chain))
+    return chains
+
+
+def company_objectives_served(objectives: Iterable[Objective]) -> list[Objective]:
+    """The company objectives (of the team without a parent) at the top of the cascade
+    above ``objectives``, each once, in order of first appearance (two queries)."""
+    objectives = list(objectives)
+    company = Team.objects.filter(parent__isnull=True).values_list("pk", flat=True).first()
+    chains = ancestor_chains(objective.pk for objective in objectives)
+    served: dict[int, Objective] = {}
+    for objective in objectives:
+        top = (chains.get(objective.pk) or [objective])[0]
+        if top.team_id == company and top.pk not in served:
+            served[top.pk] = top
+    return list(served.values())

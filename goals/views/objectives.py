@@ -20,15 +20,13 @@ from django_htmx.http import HttpResponseClientRedirect
 from alignment.models import Team, User
 from alignment.queries import team_access_for
 from checkins.queries import objective_progress_series
-from goals import access, charts, coaching, services
+from goals import access, charts, coaching, queries, services
 from goals import progress as math
 from goals.forms import InitiativeForm, KeyResultForm, KeyResultFormSet, ObjectiveForm
 from goals.history import objective_history
 from goals.models import Cycle, GoalpostChange, Initiative, KeyResult, Kpi, Objective
 
 ACTIVE_KPIS = Kpi.objects.filter(archived_at__isnull=True)
-# How many levels of the cascade the page loads above an objective, in one query.
-ANCESTOR_DEPTH = 6
 
 
 def _key_results(objective: Objective) -> list[KeyResult]:
@@ -55,19 +53,11 @@ def _key_results(objective: Objective) -> list[KeyResult]:
 def _line_of_sight(user, objective: Objective) -> list[Objective | None]:
     """The chain from the top of the cascade down to this objective's parent. A link the
     person may not read is shown as ``None`` ("a private objective")."""
-    path = "__".join(["parent"] * ANCESTOR_DEPTH)
-    loaded = Objective.objects.select_related(path).get(pk=objective.pk)
     team_access = team_access_for(user)
-    chain = []
-    current = loaded.parent if loaded.parent_id else None
-    for _ in range(ANCESTOR_DEPTH):
-        if current is None:
-            break
-        chain.append(
-            current if access.can_read_objective(user, current, access=team_access) else None
-        )
-        current = current.parent if current.parent_id else None
-    return list(reversed(chain))
+    return [
+        ancestor if access.can_read_objective(user, ancestor, access=team_access) else None
+        for ancestor in queries.ancestor_chains([objective.pk])[objective.pk]
+    ]
 
 
 def _page_context(request: HttpRequest, objective: Objective) -> dict:

@@ -294,10 +294,17 @@ def person_detail(request: HttpRequest, username: str) -> HttpResponse:
     )
     cycles = queries.all_cycles()
     shown, chosen = _shown_cycles(request, cycles)
-    visible = Objective.objects.visible_to(request.user)
+    team_access = team_access_for(request.user)
+    visible = Objective.objects.visible_to(request.user, access=team_access)
     objectives = list(queries.objectives_of_person(visible, person, shown))
+    served = [
+        objective
+        for objective in queries.company_objectives_served(objectives)
+        if access.can_read_objective(request.user, objective, access=team_access)
+    ]
     context = {
         "person": person,
+        "served": served,
         "memberships": list(queries.person_memberships(person)),
         "reports": list(person.reports.filter(is_active=True).order_by("first_name", "last_name")),
         "sections": _sections(shown, objectives, timezone.localdate()),

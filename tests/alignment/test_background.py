@@ -72,7 +72,7 @@ def test_in_process_the_climb_happens_at_once(cascade):
 
 
 def test_repair_command_rebuilds_drifted_progress_and_reports(cascade):
-    company_kr, team, team_kr = cascade
+    company_kr, _, team_kr = cascade
     checkin_record(key_result=team_kr, author=team_kr.owner, value=Decimal(80), confidence=7)
     Objective.objects.update(progress=0)
     KeyResult.objects.filter(pk=company_kr.pk).update(progress=0)

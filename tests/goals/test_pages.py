@@ -606,3 +606,30 @@ def test_page_query_count_does_not_grow_with_data(org, login, persona, page):
     _grow(org, 19)  # 20× as many teams, members, objectives, key results, check-ins, KPIs
     large = _count_queries(client, urls[page])
     assert small == large, f"{small} queries with the small organisation, {large} with 20×"
+
+
+def test_person_page_names_the_company_objectives_their_work_supports(org, login):
+    company_goal = factories.ObjectiveFactory(
+        cycle=org.cycle, team=org.company, owner=org.lead, title="Riders for life"
+    )
+    secret_goal = factories.ObjectiveFactory(
+        cycle=org.cycle,
+        team=org.company,
+        owner=org.lead,
+        title="Secret company goal",
+        visibility="private",
+    )
+    team_goal = factories.ObjectiveFactory(
+        cycle=org.cycle, team=org.product, owner=org.lead, parent=company_goal
+    )
+    factories.ObjectiveFactory(cycle=org.cycle, team=org.product, owner=org.owner, parent=team_goal)
+    factories.ObjectiveFactory(
+        cycle=org.cycle, team=org.product, owner=org.owner, parent=secret_goal
+    )
+
+    url = reverse("goals:person", args=["owner"])
+    as_lead = login(org.lead).get(url).content.decode()
+    assert "Riders for life" in as_lead
+    as_outsider = login(org.outsider).get(url).content.decode()
+    assert "Riders for life" in as_outsider
+    assert "Secret company goal" not in as_outsider
