@@ -34,6 +34,15 @@ CONFIDENCE_VALIDATORS = [
 ]
 
 
+def progress_is_a_fraction(name: str) -> models.CheckConstraint:
+    """The rule every stored progress obeys, named per table."""
+    return models.CheckConstraint(
+        condition=Q(progress__gte=0, progress__lte=1),
+        name=name,
+        violation_error_message="Progress is a fraction between 0 and 1.",
+    )
+
+
 class Cycle(models.Model):
     """A named period. Planning → active → closed; a closed cycle is read-only."""
 
@@ -169,11 +178,7 @@ class Objective(models.Model):
                 name="objective_parent_weight_positive",
                 violation_error_message=WEIGHT_MESSAGE,
             ),
-            models.CheckConstraint(
-                condition=Q(progress__gte=0, progress__lte=1),
-                name="objective_progress_fraction",
-                violation_error_message="Progress is a fraction between 0 and 1.",
-            ),
+            progress_is_a_fraction("objective_progress_fraction"),
             models.CheckConstraint(
                 condition=Q(parent_key_result__isnull=True) | Q(parent__isnull=False),
                 name="objective_parent_kr_needs_parent",
@@ -307,11 +312,7 @@ class KeyResult(models.Model):
                 name="key_result_milestone_is_0_or_1",
                 violation_error_message="A milestone goes from 0 (not done) to 1 (done).",
             ),
-            models.CheckConstraint(
-                condition=Q(progress__gte=0, progress__lte=1),
-                name="key_result_progress_fraction",
-                violation_error_message="Progress is a fraction between 0 and 1.",
-            ),
+            progress_is_a_fraction("key_result_progress_fraction"),
         ]
         indexes = [
             # A person's key results (home, weekly check-in page).
@@ -400,11 +401,7 @@ class ObjectiveSnapshot(models.Model):
                 name="objective_snapshot_once_a_day",
                 violation_error_message="This objective already has a snapshot for that day.",
             ),
-            models.CheckConstraint(
-                condition=Q(progress__gte=0, progress__lte=1),
-                name="objective_snapshot_progress_fraction",
-                violation_error_message="Progress is a fraction between 0 and 1.",
-            ),
+            progress_is_a_fraction("objective_snapshot_progress_fraction"),
         ]
 
     def __str__(self) -> str:

@@ -328,19 +328,22 @@ class TestKeyResultsInPlace:
         second.refresh_from_db()
         assert second.archived_at is not None  # archived, not deleted
 
+    @staticmethod
+    def add_initiative(client, key_result, **fields):
+        prefix = f"initiative-{key_result.pk}"
+        data = {f"{prefix}-{name}": value for name, value in fields.items()}
+        return client.post(reverse("goals:initiative-create", args=[key_result.pk]), data, **HTMX)
+
     def test_add_an_initiative_defaults_to_the_key_results_owner(self, org, login, objective):
         key_result = objective.key_results.get()
-        prefix = f"initiative-{key_result.pk}"
-        response = login(org.owner).post(
-            reverse("goals:initiative-create", args=[key_result.pk]),
-            {
-                f"{prefix}-title": "Redesign the first ride",
-                f"{prefix}-owner": "",
-                f"{prefix}-status": "planned",
-                f"{prefix}-due_date": "",
-                f"{prefix}-link": "example.org/brief",
-            },
-            **HTMX,
+        response = self.add_initiative(
+            login(org.owner),
+            key_result,
+            title="Redesign the first ride",
+            owner="",
+            status="planned",
+            due_date="",
+            link="example.org/brief",
         )
         assert "Redesign the first ride" in response.content.decode()
         initiative = Initiative.objects.get()
@@ -348,16 +351,12 @@ class TestKeyResultsInPlace:
         assert initiative.link == "https://example.org/brief"
 
     def test_initiative_with_a_bad_date_shows_the_message(self, org, login, objective):
-        key_result = objective.key_results.get()
-        prefix = f"initiative-{key_result.pk}"
-        response = login(org.owner).post(
-            reverse("goals:initiative-create", args=[key_result.pk]),
-            {
-                f"{prefix}-title": "Redesign",
-                f"{prefix}-status": "planned",
-                f"{prefix}-due_date": "31/31/2026",
-            },
-            **HTMX,
+        response = self.add_initiative(
+            login(org.owner),
+            objective.key_results.get(),
+            title="Redesign",
+            status="planned",
+            due_date="31/31/2026",
         )
         assert "Enter a valid date." in response.content.decode()
         assert not Initiative.objects.exists()
