@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from checkins.models import CheckIn
 from goals import progress as math
-from goals.models import Cycle, KeyResult, Objective
+from goals.models import Cycle, KeyResult, Objective, ObjectiveSnapshot
 
 
 def recent_blockers(
@@ -48,12 +48,33 @@ class ProgressSeries:
     points: list[tuple[date, float]]
 
 
-def objective_progress_series(cycle: Cycle, key_results: list[KeyResult]) -> ProgressSeries:
-    """The objective's progress replayed from its key results' check-ins in the cycle.
+def objective_progress_series(objective: Objective, key_results: list[KeyResult]) -> ProgressSeries:
+    """The objective's progress over its cycle. With only check-in key results, it is
+    replayed exactly from their check-ins; an objective that rolls up from others is read
+    from its daily snapshots (taken nightly), ending with today's progress."""
+    cycle = objective.cycle
+    if any(kr.progress_source == KeyResult.ProgressSource.ROLLUP for kr in key_results):
+        return _snapshot_series(objective)
+    return _replayed_series(cycle, key_results)
 
-    Check-in key results start at 0 and follow their check-ins; roll-up key results have
-    no check-ins of their own and count at their current progress throughout.
-    """
+
+def _snapshot_series(objective: Objective) -> ProgressSeries:
+    cycle = objective.cycle
+    points = list(
+        ObjectiveSnapshot.objects.filter(
+            objective=objective, day__gte=cycle.start_date, day__lte=cycle.end_date
+        )
+        .order_by("day")
+        .values_list("day", "progress")
+    )
+    today = min(timezone.localdate(), cycle.end_date)
+    if not points or points[-1][0] < today:
+        points.append((today, objective.progress))
+    return ProgressSeries(cycle, points)
+
+
+def _replayed_series(cycle: Cycle, key_results: list[KeyResult]) -> ProgressSeries:
+    """Check-in key results start at 0 and follow their check-ins."""
     weights = {kr.pk: kr.weight for kr in key_results}
     current = {
         kr.pk: (kr.progress if kr.progress_source == KeyResult.ProgressSource.ROLLUP else 0.0)

@@ -109,7 +109,7 @@ def _progress_chart(objective: Objective, key_results: list[KeyResult], today) -
     """The objective's progress across its cycle, as steps held until today, against the
     straight expected pace from the cycle's start to its end."""
     cycle = objective.cycle
-    series = objective_progress_series(cycle, key_results)
+    series = objective_progress_series(objective, key_results)
     chart = charts.line_chart(
         series.points,
         x_range=(cycle.start_date, cycle.end_date),

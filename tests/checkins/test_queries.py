@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from checkins.queries import objective_progress_series
-from goals.models import KeyResult
+from goals.models import KeyResult, Objective, ObjectiveSnapshot
 from tests import factories
 
 
@@ -32,7 +32,7 @@ def test_series_is_the_weighted_mean_after_each_days_check_ins():
         key_result=signups, value=90, created_at=at(dt.date(2026, 9, 20))
     )
 
-    series = objective_progress_series(cycle, [signups, churn])
+    series = objective_progress_series(objective, [signups, churn])
 
     assert series.points == [
         (dt.date(2026, 10, 1), 0.0),
@@ -42,12 +42,20 @@ def test_series_is_the_weighted_mean_after_each_days_check_ins():
 
 
 @pytest.mark.django_db
-def test_rollup_key_results_count_at_their_current_progress():
+def test_an_objective_that_rolls_up_is_charted_from_its_snapshots():
     cycle = factories.CycleFactory()
     objective = factories.ObjectiveFactory(cycle=cycle)
     rolled = factories.KeyResultFactory(
         objective=objective, progress_source=KeyResult.ProgressSource.ROLLUP
     )
-    KeyResult.objects.filter(pk=rolled.pk).update(progress=0.4)
-    rolled.refresh_from_db()
-    assert objective_progress_series(cycle, [rolled]).points == [(cycle.start_date, 0.4)]
+    first, second = cycle.start_date + dt.timedelta(days=7), cycle.start_date + dt.timedelta(14)
+    ObjectiveSnapshot.objects.create(objective=objective, day=first, progress=0.1)
+    ObjectiveSnapshot.objects.create(objective=objective, day=second, progress=0.25)
+    Objective.objects.filter(pk=objective.pk).update(progress=0.3)
+    objective.refresh_from_db()
+
+    assert objective_progress_series(objective, [rolled]).points == [
+        (first, 0.1),
+        (second, 0.25),
+        (timezone.localdate(), 0.3),  # today's progress closes the line
+    ]
