@@ -44,6 +44,8 @@ def objective_write_refusal(
     user, objective: Objective, *, access: TeamAccess | None = None
 ) -> str | None:
     """Why ``user`` may not change ``objective``, or None when they may."""
+    if objective.archived_at is not None:
+        return "This objective is archived; an admin can restore it."
     if user.is_superuser:
         return None
     if objective.cycle.is_closed:

@@ -82,6 +82,13 @@ def hints_for_objective(objective: Objective, key_results: list[KeyResult]) -> O
     return hints
 
 
+def _small_int(text: str | None) -> int | None:
+    """A positive id or count from raw form data; None for anything else (the coach
+    reads what is typed, so it must never fail on it)."""
+    text = (text or "").strip()
+    return int(text) if text.isdigit() and len(text) <= 12 else None
+
+
 def _decimal(text: str | None) -> Decimal | None:
     try:
         value = Decimal((text or "").strip())
@@ -93,7 +100,7 @@ def _decimal(text: str | None) -> Decimal | None:
 def hints_for_draft(data: QueryDict, *, prefix: str = "kr") -> list[Hint]:
     """Hints on an objective still being typed (the create form's raw POST data)."""
     drafts = []
-    for index in range(min(int(data.get(f"{prefix}-TOTAL_FORMS") or 0), 20)):
+    for index in range(min(_small_int(data.get(f"{prefix}-TOTAL_FORMS")) or 0, 20)):
         title = (data.get(f"{prefix}-{index}-title") or "").strip()
         if not title:
             continue
@@ -105,10 +112,10 @@ def hints_for_draft(data: QueryDict, *, prefix: str = "kr") -> list[Hint]:
                 is_milestone=data.get(f"{prefix}-{index}-kind") == KeyResult.Kind.MILESTONE,
             )
         )
-    team_id, cycle_id = data.get("team", ""), data.get("cycle", "")
+    team_id, cycle_id = _small_int(data.get("team")), _small_int(data.get("cycle"))
     count, parent_has = (0, False)
-    if team_id.isdigit() and cycle_id.isdigit():
-        count, parent_has = _team_context(int(team_id), int(cycle_id))
+    if team_id and cycle_id:
+        count, parent_has = _team_context(team_id, cycle_id)
     objective = ObjectiveDraft(
         (data.get("title") or "").strip(),
         drafts,
@@ -174,7 +181,9 @@ def cycle_report(objectives, cycle: Cycle) -> list[TeamReport]:
             parent_team_has_objectives=bool(parent_team) and parent_team in counts,
         )
         report.objectives.append((objective, hints))
-    return sorted(by_team.values(), key=lambda report: report.team.name)
+    # Teams with nothing to say are left out: the report is a to-do list.
+    reports = [report for report in by_team.values() if report.count]
+    return sorted(reports, key=lambda report: report.team.name)
 
 
 def _team_hints(objective_count: int, history: dict) -> list[Hint]:

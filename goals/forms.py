@@ -41,6 +41,12 @@ class ObjectiveForm(NoColonMixin, forms.ModelForm):
     field, with the rules of ``goals.access``."""
 
     owner = PersonField(help_text="Username of the person who owns it.")
+    # Set when the objective starts from a red KPI: the KPI then guards it.
+    kpi = forms.ModelChoiceField(
+        queryset=Kpi.objects.filter(archived_at__isnull=True),
+        required=False,
+        widget=forms.HiddenInput,
+    )
 
     class Meta:
         model = Objective
@@ -110,20 +116,50 @@ class KeyResultFormBase(NoColonMixin, forms.ModelForm):
             self.add_error("reason", GOALPOST_REASON_NEEDED)
 
 
+# Numbers are typed into text inputs: a browser sends an empty value for "4e" in a
+# number input, which would read "This field is required." instead of "Enter a number."
+NUMBER_INPUT = {"inputmode": "decimal", "autocomplete": "off"}
+
+
+def typed_number(value) -> str:
+    """Decimal("92.0000") → "92": a stored value as a person would type it."""
+    return f"{value.normalize():f}" if value is not None else ""
+
+
 class KeyResultForm(KeyResultFormBase):
     """A key result as written in the browser: the owner is typed, and defaults to the
-    objective's owner when left empty."""
+    objective's owner when left empty; a milestone needs no numbers (0 → 1)."""
 
     owner = PersonField(required=False, help_text="Leave empty for the objective's owner.")
 
     class Meta(KeyResultFormBase.Meta):
         widgets = {
             "title": forms.TextInput(attrs={"placeholder": "e.g. Reduce churn from 8% to 4%"}),
-            "start_value": forms.NumberInput(attrs={"step": "any"}),
-            "target_value": forms.NumberInput(attrs={"step": "any"}),
-            "weight": forms.NumberInput(attrs={"step": "any", "min": "0"}),
+            "start_value": forms.TextInput(attrs=NUMBER_INPUT),
+            "target_value": forms.TextInput(attrs=NUMBER_INPUT),
+            "weight": forms.TextInput(attrs=NUMBER_INPUT),
         }
         labels = {"start_value": "From", "target_value": "To", "progress_source": "Progress from"}
+        help_texts = {
+            "start_value": "The baseline (leave empty for a milestone).",
+            "target_value": "The target (leave empty for a milestone).",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("start_value", "target_value"):
+            self.fields[name].required = False
+        if self.instance.pk:
+            for name in ("start_value", "target_value", "weight"):
+                self.initial[name] = typed_number(getattr(self.instance, name))
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if cleaned.get("kind") != KeyResult.Kind.MILESTONE:
+            for name in ("start_value", "target_value"):
+                if cleaned.get(name) is None and name not in self.errors:
+                    self.add_error(name, "Enter a number: a key result goes from X to Y.")
+        return cleaned
 
 
 class BaseKeyResultFormSet(forms.BaseInlineFormSet):

@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
 
+from django.utils import timezone
+from django.utils.formats import date_format
+
 from goals.models import KeyResult, Kpi, Objective
 
 LIMIT = 200  # versions read per table: a page, not an archive
@@ -89,6 +92,8 @@ def _diff(model, older, newer) -> list[tuple[str, str, str]]:
 def _shown(value) -> str:
     if value is None or value == "":
         return "–"
+    if isinstance(value, datetime):
+        return date_format(timezone.localtime(value), "j M Y, H:i")
     if hasattr(value, "normalize"):  # Decimal: no trailing zeros
         return f"{value.normalize():f}"
     return str(value)

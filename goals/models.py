@@ -24,6 +24,7 @@ from goals import progress as math
 # Values are exact decimals: up to 14 digits before the point and 4 after. That bounds
 # "absurd magnitudes" and rules out NaN and infinities, which DecimalField refuses.
 VALUE_DIGITS = {"max_digits": 18, "decimal_places": 4}
+EARLIEST_YEAR = 2000  # dates before this are typos, not history
 CONFIDENCE_MESSAGE = "Confidence is a whole number from 1 to 10."
 TARGET_EQUALS_START = "The target must differ from the start value."
 WEIGHT_MESSAGE = "The weight must be greater than zero."
@@ -374,7 +375,10 @@ class KeyResult(models.Model):
 
     def check_in_state(self, now=None) -> str:
         """``fresh``, ``due`` (6+ days without a check-in) or ``stale`` (14+ days)."""
-        if self.progress_source == self.ProgressSource.ROLLUP:
+        if (
+            self.progress_source == self.ProgressSource.ROLLUP
+            or self.objective.cycle.state != Cycle.State.ACTIVE
+        ):
             return "fresh"
         limits = settings.WAYMARK
         since = self.last_checkin_at or self.created_at
@@ -574,6 +578,14 @@ class KpiReading(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kpi}: {self.value} on {self.read_on}"
+
+    def clean(self) -> None:
+        super().clean()
+        # A typo in the year would become the "latest" reading and flip the KPI's health.
+        if self.read_on and self.read_on > timezone.localdate():
+            raise ValidationError({"read_on": "A reading cannot be dated in the future."})
+        if self.read_on and self.read_on.year < EARLIEST_YEAR:
+            raise ValidationError({"read_on": f"Readings start in {EARLIEST_YEAR}."})
 
 
 class Dependency(models.Model):

@@ -82,7 +82,9 @@ def team_objectives(
     )
 
 
-def _attention(expected: float, stale_before: dt.datetime | None) -> tuple[Q, Exists | Value]:
+def attention_condition(
+    expected: float, stale_before: dt.datetime | None
+) -> tuple[Q, Exists | Value]:
     """The condition under which an objective needs attention, as SQL: its progress
     trails ``expected`` by more than the attention gap, one of its active key results
     has low confidence (so its lowest confidence is low), or, with ``stale_before``, one
@@ -160,7 +162,7 @@ def cycle_overview(
     stale_before = now - dt.timedelta(days=settings.WAYMARK["STALE_AFTER_DAYS"])
     if cycle.state != Cycle.State.ACTIVE:
         stale_before = None
-    needs_attention, stale = _attention(expected, stale_before)
+    needs_attention, stale = attention_condition(expected, stale_before)
 
     rows = (
         objectives.order_by()

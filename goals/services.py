@@ -114,9 +114,14 @@ def dependency_withdraw(*, dependency: Dependency) -> None:
 
 
 @transaction.atomic
-def objective_create(*, objective: Objective, key_results: list[KeyResult], actor) -> Objective:
-    """Create an objective with its first key results, all or nothing."""
+def objective_create(
+    *, objective: Objective, key_results: list[KeyResult], actor, guarded_by: Kpi | None = None
+) -> Objective:
+    """Create an objective with its first key results, all or nothing; started from a
+    KPI, that KPI guards it from then on."""
     objective_save(objective=objective)
+    if guarded_by is not None:
+        guarded_by.guarded_objectives.add(objective)
     for position, key_result in enumerate(key_results):
         key_result.objective = objective
         key_result.position = position

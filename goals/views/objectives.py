@@ -17,12 +17,19 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from alignment.links import objective_links
 from alignment.models import Team, User
 from alignment.queries import team_access_for
 from checkins.queries import objective_progress_series
 from goals import access, charts, coaching, queries, services
 from goals import progress as math
-from goals.forms import InitiativeForm, KeyResultForm, KeyResultFormSet, ObjectiveForm
+from goals.forms import (
+    InitiativeForm,
+    KeyResultForm,
+    KeyResultFormSet,
+    ObjectiveForm,
+    typed_number,
+)
 from goals.history import objective_history
 from goals.models import Cycle, GoalpostChange, Initiative, KeyResult, Kpi, Objective
 
@@ -78,8 +85,7 @@ def _page_context(request: HttpRequest, objective: Objective) -> dict:
         "children": list(
             visible.filter(parent=objective).select_related("owner", "team", "parent_key_result")
         ),
-        "supports": list(visible.filter(supported_by=objective).select_related("team")),
-        "supported_by": list(visible.filter(supports=objective).select_related("team")),
+        "links": objective_links(user, objective),
         "guardrails": objective.guardrails.all(),
         "history": objective_history(objective),
         "hints": coaching.hints_for_objective(objective, key_results),
@@ -137,15 +143,16 @@ def _initial_from_kpi(request: HttpRequest, user) -> tuple[dict, list[dict]]:
     kpi = access.get_kpi_for_user(user, int(kpi_id))
     if kpi.latest_value is None:
         return {"team": kpi.team}, []
+    start, target = typed_number(kpi.latest_value), typed_number(kpi.green_threshold)
     key_result = {
-        "title": f"{kpi.name} from {kpi.latest_value.normalize():f} to "
-        f"{kpi.green_threshold.normalize():f}",
+        "title": f"{kpi.name} from {start} to {target}",
         "kind": KeyResult.Kind.NUMBER,
         "unit": kpi.unit,
-        "start_value": kpi.latest_value,
-        "target_value": kpi.green_threshold,
+        "start_value": start,
+        "target_value": target,
     }
-    return {"team": kpi.team, "title": f"Bring {kpi.name} back to green"}, [key_result]
+    initial = {"team": kpi.team, "title": f"Bring {kpi.name} back to green", "kpi": kpi.pk}
+    return initial, [key_result]
 
 
 def _initial_objective(request: HttpRequest) -> dict:
@@ -172,7 +179,10 @@ def objective_create(request: HttpRequest) -> HttpResponse:
             key_results = [row.instance for row in formset.forms if row.has_changed()]
             try:
                 services.objective_create(
-                    objective=form.instance, key_results=key_results, actor=request.user
+                    objective=form.instance,
+                    key_results=key_results,
+                    actor=request.user,
+                    guarded_by=form.cleaned_data.get("kpi"),
                 )
             except ValidationError as error:
                 form.add_error(None, error)
@@ -294,8 +304,9 @@ def key_result_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _back_to_key_results(request: HttpRequest, objective: Objective) -> HttpResponse:
     if request.htmx:
-        context = _page_context(request, objective)
-        return render(request, "goals/objective_detail.html#key-results", context)
+        objective.refresh_from_db(fields=["progress"])
+        context = {**_page_context(request, objective), "oob": True}
+        return render(request, "goals/objective_detail.html#key-results-response", context)
     return redirect(objective)
 
 

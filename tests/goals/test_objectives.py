@@ -253,8 +253,18 @@ class TestCreateObjective:
             .content.decode()
         )
         assert 'value="Bring Uptime back to green"' in html
-        assert 'name="kr-0-start_value" value="95.5' in html
-        assert 'name="kr-0-target_value" value="99' in html
+        assert 'name="kr-0-start_value" value="95.5"' in html
+        assert 'name="kr-0-target_value" value="99"' in html
+        assert f'name="kpi" value="{kpi.pk}"' in html
+
+    def test_an_objective_started_from_a_kpi_is_guarded_by_it(self, org, login):
+        kpi = factories.KpiFactory(team=org.product)
+        login(org.owner).post(
+            reverse("goals:objective-create"), self.form_data(org, kpi=str(kpi.pk))
+        )
+        assert list(kpi.guarded_objectives.values_list("title", flat=True)) == [
+            "Make renting a bike effortless"
+        ]
 
 
 class TestKeyResultsInPlace:
@@ -414,3 +424,40 @@ def test_query_count_of_coach_report_and_create_form_does_not_grow(org, login, u
     small = count()
     grow(19)
     assert count() == small
+
+
+def test_htmx_request_after_the_session_ended_sends_the_browser_to_login(client, org):
+    objective = factories.ObjectiveFactory(cycle=org.cycle, team=org.product, owner=org.owner)
+    url = reverse("goals:objective", args=[objective.pk])
+    response = client.get(
+        url, HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL=f"http://testserver{url}"
+    )
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == f"/login/?next={url}"
+
+
+def test_a_milestone_needs_no_numbers_and_letters_in_numbers_are_explained(org, login):
+    objective = factories.ObjectiveFactory(cycle=org.cycle, team=org.product, owner=org.owner)
+    client = login(org.owner)
+    url = reverse("goals:key-result-create", args=[objective.pk])
+    client.post(
+        url, kr_data(title="SOC 2 report signed", kind="milestone", start_value="", target_value="")
+    )
+    milestone = objective.key_results.get()
+    assert (milestone.start_value, milestone.target_value) == (0, 1)
+
+    html = client.post(url, kr_data(start_value="4e", target_value=""), **HTMX).content.decode()
+    assert "Enter a number." in html
+    assert "Enter a number: a key result goes from X to Y." in html
+    assert objective.key_results.count() == 1
+
+
+def test_edit_form_shows_values_as_typed(org, login):
+    key_result = factories.KeyResultFactory(
+        objective=factories.ObjectiveFactory(cycle=org.cycle, owner=org.owner),
+        start_value=Decimal("92.5"),
+        target_value=Decimal(98),
+    )
+    html = login(org.owner).get(reverse("goals:key-result-edit", args=[key_result.pk]))
+    assert 'value="92.5"' in html.content.decode()
+    assert 'value="98"' in html.content.decode()

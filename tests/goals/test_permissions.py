@@ -82,7 +82,6 @@ def write_requests(objective, key_result, initiative, org):
     prefix = f"initiative-{key_result.pk}"
     return [
         ("edit objective", reverse("goals:objective-edit", args=[objective.pk]), objective_data),
-        ("archive objective", reverse("goals:objective-archive", args=[objective.pk]), {}),
         ("add key result", reverse("goals:key-result-create", args=[objective.pk]), kr_data),
         ("edit key result", reverse("goals:key-result-edit", args=[key_result.pk]), kr_data),
         (
@@ -101,6 +100,8 @@ def write_requests(objective, key_result, initiative, org):
             reverse("goals:initiative-edit", args=[initiative.pk]),
             {"title": "Hijacked work", "status": "done"},
         ),
+        # Last: an archived objective takes no more writes.
+        ("archive objective", reverse("goals:objective-archive", args=[objective.pk]), {}),
     ]
 
 

@@ -1,0 +1,45 @@
+from django.urls import path
+
+from alignment.views import links, tree
+
+app_name = "alignment"
+
+urlpatterns = [
+    # The cascade of a cycle, collapsible, with subtrees loaded on demand; and its gaps.
+    path("alignment/", tree.tree_current, name="tree-current"),
+    path("alignment/<int:cycle_pk>/", tree.tree, name="tree"),
+    path(
+        "alignment/<int:cycle_pk>/teams/<int:team_pk>/",
+        tree.team_children,
+        name="tree-team",
+    ),
+    path(
+        "alignment/<int:cycle_pk>/objectives/<int:objective_pk>/",
+        tree.objective_children,
+        name="tree-objective",
+    ),
+    path("alignment/<int:cycle_pk>/gaps/", tree.gaps, name="gaps"),
+    # Links of one objective.
+    path("objectives/<int:pk>/align/", links.objective_align, name="align"),
+    path("objectives/<int:pk>/supports/", links.objective_supports, name="supports"),
+    path(
+        "key-results/<int:pk>/cascade/",
+        links.key_result_cascade,
+        name="cascade",
+    ),
+    path(
+        "objectives/<int:pk>/dependencies/new/",
+        links.dependency_request,
+        name="dependency-request",
+    ),
+    path(
+        "dependencies/<int:pk>/respond/",
+        links.dependency_respond,
+        name="dependency-respond",
+    ),
+    path(
+        "dependencies/<int:pk>/withdraw/",
+        links.dependency_withdraw,
+        name="dependency-withdraw",
+    ),
+]
