@@ -110,7 +110,12 @@ def dependency_respond(
 
 @transaction.atomic
 def dependency_withdraw(*, dependency: Dependency) -> None:
-    Dependency.objects.filter(pk=dependency.pk).update(state=Dependency.State.WITHDRAWN)
+    """Withdraw a request that nobody has answered yet."""
+    locked = Dependency.objects.select_for_update().get(pk=dependency.pk)
+    if locked.state != Dependency.State.REQUESTED:
+        raise ValidationError(f"This request was already {locked.get_state_display().lower()}.")
+    locked.state = Dependency.State.WITHDRAWN
+    locked.save(update_fields=["state"])
 
 
 @transaction.atomic

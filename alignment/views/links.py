@@ -404,9 +404,8 @@ def dependency_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     dependency = _get_dependency_for_user(user, pk)
     requesting = dependency.requesting_objective
     access.refuse(links.withdraw_refusal(user, dependency))
-    if dependency.state != Dependency.State.REQUESTED:
-        state = dependency.get_state_display().lower()
-        error = f"Only a pending request can be withdrawn: this one was already {state}."
-        return _back_to_links(request, requesting, error=error)
-    services.dependency_withdraw(dependency=dependency)
+    try:
+        services.dependency_withdraw(dependency=dependency)
+    except ValidationError as error:
+        return _back_to_links(request, requesting, error=" ".join(error.messages))
     return _back_to_links(request, requesting, notice=f"Withdrawn: “{dependency.description}”.")

@@ -665,7 +665,7 @@ class TestDependencies:
         answered.refresh_from_db()
         assert pending.state == Dependency.State.WITHDRAWN
         assert answered.state == Dependency.State.ACCEPTED
-        assert "Only a pending request can be withdrawn" in text(refused)
+        assert "This request was already accepted." in text(refused)
         assert "Spare batteries" in section(org.owner, objective)  # the accepted one
 
     def test_bad_requests_say_why_beside_the_field_and_save_nothing(self, org, login, objective):
