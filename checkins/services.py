@@ -3,6 +3,7 @@ check-ins through ``checkin_record`` so validation and roll-up are the same for 
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import transaction
@@ -11,7 +12,7 @@ from django.utils import timezone
 from alignment import rollup
 from alignment.tasks import schedule_rollup
 from checkins.models import CheckIn, WeeklyUpdate
-from goals.models import KeyResult
+from goals.models import Cycle, KeyResult
 
 
 @transaction.atomic
@@ -62,3 +63,179 @@ def checkin_record(
     rollup.refresh_objectives({locked.objective_id})
     schedule_rollup(locked.objective_id)
     return checkin
+
+
+# --- The weekly check-in and corrections ---------------------------------------------------
+
+
+def week_start(day: date) -> date:
+    """The Monday of ``day``'s week."""
+    return day - timedelta(days=day.weekday())
+
+
+@transaction.atomic
+def weekly_checkin_submit(
+    *,
+    author,
+    rows: list[dict],
+    what_moved: str = "",
+    whats_blocked: str = "",
+    next_focus: str = "",
+) -> tuple[WeeklyUpdate | None, list[CheckIn]]:
+    """Record a person's weekly check-in in one transaction: a check-in per row (dicts of
+    ``key_result``, ``value``, ``confidence``, ``note``, ``blocker``) through
+    ``checkin_record``, and their note for this week (one per person and week, updated if
+    they submit again). Any invalid row raises ValidationError and nothing is saved.
+
+    Callers pass only key results ``author`` may check in on (``weekly_checkin_refusal``).
+    """
+    update = None
+    if rows or what_moved.strip() or whats_blocked.strip() or next_focus.strip():
+        update, _ = WeeklyUpdate.objects.update_or_create(
+            author=author,
+            week_start=week_start(timezone.localdate()),
+            defaults={
+                "what_moved": what_moved.strip(),
+                "whats_blocked": whats_blocked.strip(),
+                "next_focus": next_focus.strip(),
+            },
+        )
+    checkins = [
+        checkin_record(
+            key_result=row["key_result"],
+            author=author,
+            value=row["value"],
+            confidence=row["confidence"],
+            note=row.get("note", ""),
+            blocker=row.get("blocker", ""),
+            weekly_update=update,
+        )
+        for row in rows
+    ]
+    return update, checkins
+
+
+def checkin_refusal(user, key_result: KeyResult) -> str | None:
+    """Why ``user`` may not check in on ``key_result``, or None. Its owner may, in an
+    active cycle; so may whoever may change its objective (``goals.access``)."""
+    if key_result.archived_at is not None:
+        return "This key result is archived."
+    if key_result.progress_source == KeyResult.ProgressSource.ROLLUP:
+        return "This key result rolls up from the objectives aligned to it: nothing to enter."
+    objective = key_result.objective
+    if key_result.owner_id == user.pk and objective.archived_at is None:
+        if objective.cycle.state == Cycle.State.ACTIVE:
+            return None
+        return "Check-ins are recorded in active cycles only."
+    from goals.access import objective_write_refusal
+
+    refusal = objective_write_refusal(user, objective)
+    if refusal is None and objective.cycle.state != Cycle.State.ACTIVE:
+        return "Check-ins are recorded in active cycles only."
+    return refusal and "Only the key result's owner and the objective's writers can check in."
+
+
+def correction_refusal(user, checkin: CheckIn, *, today: date | None = None) -> str | None:
+    """Why ``user`` may not correct ``checkin``: only its author, on the same local day."""
+    if checkin.author_id != user.pk:
+        return "Only the person who checked in can correct a check-in."
+    if timezone.localdate(checkin.created_at) != (today or timezone.localdate()):
+        return "A check-in can be corrected only on the day it was made; check in again instead."
+    if checkin.key_result.archived_at is not None or checkin.key_result.objective.cycle.is_closed:
+        return "This key result is read-only now."
+    return None
+
+
+@transaction.atomic
+def checkin_correct(
+    *, original: CheckIn, author, value: Decimal, confidence: int, note: str = "", blocker: str = ""
+) -> CheckIn:
+    """Correct ``original`` with a new check-in pointing at it (the original is kept).
+    The correction becomes the key result's current state only if nothing but
+    corrections of the same check-in came after the original."""
+    correction = checkin_record(
+        key_result=original.key_result,
+        author=author,
+        value=value,
+        confidence=confidence,
+        note=note,
+        blocker=blocker,
+        weekly_update=original.weekly_update,
+        corrects=original,
+    )
+    later = (
+        CheckIn.objects.filter(
+            key_result=original.key_result_id, created_at__gt=original.created_at
+        )
+        .exclude(pk=correction.pk)
+        .exclude(corrects=original)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if later is not None:  # a later check-in stays the current one
+        locked = KeyResult.objects.select_for_update().get(pk=original.key_result_id)
+        locked.current_value, locked.confidence = later.value, later.confidence
+        if locked.progress_source == KeyResult.ProgressSource.CHECKINS:
+            locked.progress = locked.computed_progress()
+        KeyResult.objects.filter(pk=locked.pk).update(
+            current_value=locked.current_value,
+            confidence=locked.confidence,
+            progress=locked.progress,
+        )
+        rollup.refresh_objectives({locked.objective_id})
+        schedule_rollup(locked.objective_id)
+    return correction
+
+
+# Team review and one-to-ones
+
+
+@transaction.atomic
+def one_on_one_schedule(*, manager, report, scheduled_for):
+    """Schedule a one-to-one and carry the open action items of the pair's previous one
+    into it (each new item points at the one it continues)."""
+    from checkins.models import ActionItem, OneOnOne
+
+    one_on_one = OneOnOne(manager=manager, report=report, scheduled_for=scheduled_for)
+    one_on_one.full_clean()
+    previous = (
+        OneOnOne.objects.filter(manager=manager, report=report, scheduled_for__lte=scheduled_for)
+        .order_by("-scheduled_for", "-pk")
+        .first()
+    )
+    one_on_one.save()
+    if previous is not None:
+        ActionItem.objects.bulk_create(
+            ActionItem(
+                one_on_one=one_on_one, text=item.text, owner_id=item.owner_id, carried_from=item
+            )
+            for item in previous.action_items.filter(done_at__isnull=True).order_by(
+                "created_at", "pk"
+            )
+        )
+    return one_on_one
+
+
+def one_on_one_record(*, one_on_one, notes: str, held: bool) -> None:
+    """Save the notes; mark the one-to-one held (now) or not held."""
+    one_on_one.notes = notes
+    if held and one_on_one.held_at is None:
+        one_on_one.held_at = timezone.now()
+    elif not held:
+        one_on_one.held_at = None
+    one_on_one.save(update_fields=["notes", "held_at"])
+
+
+def action_item_add(*, one_on_one, text: str, owner):
+    from checkins.models import ActionItem
+
+    item = ActionItem(one_on_one=one_on_one, text=text, owner=owner)
+    item.full_clean()
+    item.save()
+    return item
+
+
+def action_item_done(*, item, done: bool = True) -> None:
+    """Mark an action item done (or open again)."""
+    item.done_at = timezone.now() if done else None
+    item.save(update_fields=["done_at"])

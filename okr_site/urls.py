@@ -15,4 +15,5 @@ urlpatterns = [
     path("healthz/", healthz, name="healthz"),
     path("", include("goals.urls")),
     path("", include("alignment.urls")),
+    path("", include("checkins.urls")),
 ]

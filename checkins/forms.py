@@ -1,0 +1,145 @@
+"""Forms for check-ins. They validate what a person typed; ``checkins.services`` writes."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from goals.forms import NUMBER_INPUT, NoColonMixin, typed_number
+from goals.models import CONFIDENCE_MESSAGE, KeyResult
+
+MAX_WHOLE_DIGITS = 14  # VALUE_DIGITS: 18 digits, 4 of them after the point
+MAX_DECIMALS = 4
+NOT_A_NUMBER = "Enter a number, like 42 or 3.5."
+TOO_BIG = f"That number is too large: at most {MAX_WHOLE_DIGITS} digits before the point."
+TOO_PRECISE = f"At most {MAX_DECIMALS} digits after the point."
+MILESTONE_CHOICE = "Choose done or not done."
+VALUE_NEEDS_CONFIDENCE = "How confident are you (1–10)? A check-in needs both."
+CONFIDENCE_NEEDS_VALUE = "Enter the new value too: a check-in needs both."
+CONFIDENCE_CHOICES = [("", "–"), *((str(n), str(n)) for n in range(1, 11))]
+MILESTONE_CHOICES = [("", "–"), ("0", "Not done"), ("1", "Done")]
+
+
+def parse_value(text: str) -> Decimal:
+    """A typed value as an exact decimal, or a ValidationError saying what is wrong."""
+    try:
+        value = Decimal(text.strip().replace(" ", ""))
+    except InvalidOperation:
+        raise ValidationError(NOT_A_NUMBER, code="invalid") from None
+    if not value.is_finite():  # NaN, sNaN, Infinity
+        raise ValidationError(NOT_A_NUMBER, code="invalid")
+    _sign, digits, exponent = value.as_tuple()
+    whole = len(digits) + exponent if isinstance(exponent, int) else 0
+    if value != 0 and whole > MAX_WHOLE_DIGITS:
+        raise ValidationError(TOO_BIG, code="max_whole_digits")
+    if (
+        isinstance(exponent, int)
+        and exponent < -MAX_DECIMALS
+        and value != value.quantize(Decimal(1).scaleb(-MAX_DECIMALS))
+    ):
+        raise ValidationError(TOO_PRECISE, code="max_decimal_places")
+    return value.quantize(Decimal(1).scaleb(-MAX_DECIMALS))
+
+
+class CheckInForm(NoColonMixin, forms.Form):
+    """One key result's row of the weekly check-in (prefix ``kr-<pk>``). Left empty, the
+    row is skipped; a value needs a confidence and a confidence a value."""
+
+    value = forms.CharField(
+        required=False, max_length=40, widget=forms.TextInput(attrs=NUMBER_INPUT)
+    )
+    confidence = forms.ChoiceField(
+        required=False,
+        choices=CONFIDENCE_CHOICES,
+        error_messages={"invalid_choice": CONFIDENCE_MESSAGE},
+    )
+    note = forms.CharField(required=False, max_length=2000, widget=forms.TextInput)
+    blocker = forms.CharField(required=False, max_length=2000, widget=forms.TextInput)
+
+    def __init__(self, *args, key_result: KeyResult, **kwargs):
+        kwargs.setdefault("prefix", f"kr-{key_result.pk}")
+        super().__init__(*args, **kwargs)
+        self.key_result = key_result
+        title = key_result.title
+        self.fields["value"].label = f"New value for {title}"
+        self.fields["confidence"].label = f"Confidence (1–10) for {title}"
+        self.fields["note"].label = f"Note for {title}"
+        self.fields["blocker"].label = f"Blocker for {title}"
+        if key_result.is_milestone:
+            self.fields["value"] = forms.ChoiceField(
+                required=False,
+                choices=MILESTONE_CHOICES,
+                label=f"Done? {title}",
+                error_messages={"invalid_choice": MILESTONE_CHOICE},
+            )
+        self.fields["value"].widget.attrs["placeholder"] = (
+            "" if key_result.is_milestone else typed_number(key_result.current_value)
+        )
+
+    def clean_value(self) -> Decimal | None:
+        text = self.cleaned_data.get("value", "")
+        if not text.strip():
+            return None
+        if self.key_result.is_milestone:
+            return Decimal(text)  # "0" or "1": the choice field checked it
+        return parse_value(text)
+
+    def clean_confidence(self) -> int | None:
+        text = self.cleaned_data.get("confidence", "")
+        return int(text) if text else None
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        value, confidence = cleaned.get("value"), cleaned.get("confidence")
+        written = cleaned.get("note", "").strip() or cleaned.get("blocker", "").strip()
+        if value is not None and confidence is None:
+            self.add_error("confidence", VALUE_NEEDS_CONFIDENCE)
+        elif confidence is not None and value is None:
+            self.add_error("value", CONFIDENCE_NEEDS_VALUE)
+        elif written and value is None:
+            self.add_error("value", "A note or blocker goes with a new value and a confidence.")
+        return cleaned
+
+    @property
+    def is_filled(self) -> bool:
+        """Valid and with something to record (call after ``is_valid()``)."""
+        return not self.errors and self.cleaned_data.get("value") is not None
+
+    def row(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "key_result": self.key_result,
+            "value": data["value"],
+            "confidence": data["confidence"],
+            "note": data.get("note", "").strip(),
+            "blocker": data.get("blocker", "").strip(),
+        }
+
+
+class WeeklyUpdateForm(NoColonMixin, forms.Form):
+    what_moved = forms.CharField(
+        required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    whats_blocked = forms.CharField(
+        required=False,
+        max_length=5000,
+        label="What's blocked",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    next_focus = forms.CharField(
+        required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class CorrectionForm(CheckInForm):
+    """A correction of one's own check-in: value and confidence are both needed."""
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if not self.errors and cleaned.get("value") is None:
+            self.add_error("value", "Enter the corrected value.")
+        return cleaned
