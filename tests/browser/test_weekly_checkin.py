@@ -97,3 +97,12 @@ def test_member_checks_in_five_key_results_and_the_lead_sees_them(
     page.goto(f"{live_server.url}/key-results/{kr.pk}/check-ins/")
     page.get_by_text("Better copy on step 2").wait_for()
     screenshot("weekly-checkin-history")
+
+    # The lead's weekly team review: the blocker first, then what moved.
+    page.goto(f"{live_server.url}/teams/{org.product.slug}/")
+    page.get_by_role("link", name="Weekly review").click()
+    page.get_by_role("heading", name="Blockers").wait_for()
+    assert page.get_by_text("Waiting on legal review").is_visible()
+    moved = page.get_by_role("heading", name="What moved").locator("xpath=following-sibling::*[1]")
+    assert titles[1] in moved.inner_text()
+    screenshot("weekly-checkin-team-review")
