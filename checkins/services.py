@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from alignment import rollup
 from alignment.tasks import schedule_rollup
-from checkins.models import CheckIn, WeeklyUpdate
-from goals.models import Cycle, KeyResult
+from checkins.models import ActionItem, CheckIn, OneOnOne, WeeklyUpdate
+from goals.models import KeyResult
 
 
 @transaction.atomic
@@ -87,7 +87,7 @@ def weekly_checkin_submit(
     ``checkin_record``, and their note for this week (one per person and week, updated if
     they submit again). Any invalid row raises ValidationError and nothing is saved.
 
-    Callers pass only key results ``author`` may check in on (``weekly_checkin_refusal``).
+    Callers pass only key results ``author`` may check in on (``checkins.access.checkin_refusal``).
     """
     update = None
     if rows or what_moved.strip() or whats_blocked.strip() or next_focus.strip():
@@ -113,37 +113,6 @@ def weekly_checkin_submit(
         for row in rows
     ]
     return update, checkins
-
-
-def checkin_refusal(user, key_result: KeyResult) -> str | None:
-    """Why ``user`` may not check in on ``key_result``, or None. Its owner may, in an
-    active cycle; so may whoever may change its objective (``goals.access``)."""
-    if key_result.archived_at is not None:
-        return "This key result is archived."
-    if key_result.progress_source == KeyResult.ProgressSource.ROLLUP:
-        return "This key result rolls up from the objectives aligned to it: nothing to enter."
-    objective = key_result.objective
-    if key_result.owner_id == user.pk and objective.archived_at is None:
-        if objective.cycle.state == Cycle.State.ACTIVE:
-            return None
-        return "Check-ins are recorded in active cycles only."
-    from goals.access import objective_write_refusal
-
-    refusal = objective_write_refusal(user, objective)
-    if refusal is None and objective.cycle.state != Cycle.State.ACTIVE:
-        return "Check-ins are recorded in active cycles only."
-    return refusal and "Only the key result's owner and the objective's writers can check in."
-
-
-def correction_refusal(user, checkin: CheckIn, *, today: date | None = None) -> str | None:
-    """Why ``user`` may not correct ``checkin``: only its author, on the same local day."""
-    if checkin.author_id != user.pk:
-        return "Only the person who checked in can correct a check-in."
-    if timezone.localdate(checkin.created_at) != (today or timezone.localdate()):
-        return "A check-in can be corrected only on the day it was made; check in again instead."
-    if checkin.key_result.archived_at is not None or checkin.key_result.objective.cycle.is_closed:
-        return "This key result is read-only now."
-    return None
 
 
 @transaction.atomic
@@ -191,11 +160,9 @@ def checkin_correct(
 
 
 @transaction.atomic
-def one_on_one_schedule(*, manager, report, scheduled_for):
+def one_on_one_schedule(*, manager, report, scheduled_for: date) -> OneOnOne:
     """Schedule a one-to-one and carry the open action items of the pair's previous one
     into it (each new item points at the one it continues)."""
-    from checkins.models import ActionItem, OneOnOne
-
     one_on_one = OneOnOne(manager=manager, report=report, scheduled_for=scheduled_for)
     one_on_one.full_clean()
     previous = (
@@ -216,7 +183,7 @@ def one_on_one_schedule(*, manager, report, scheduled_for):
     return one_on_one
 
 
-def one_on_one_record(*, one_on_one, notes: str, held: bool) -> None:
+def one_on_one_record(*, one_on_one: OneOnOne, notes: str, held: bool) -> None:
     """Save the notes; mark the one-to-one held (now) or not held."""
     one_on_one.notes = notes
     if held and one_on_one.held_at is None:
@@ -226,16 +193,14 @@ def one_on_one_record(*, one_on_one, notes: str, held: bool) -> None:
     one_on_one.save(update_fields=["notes", "held_at"])
 
 
-def action_item_add(*, one_on_one, text: str, owner):
-    from checkins.models import ActionItem
-
+def action_item_add(*, one_on_one: OneOnOne, text: str, owner) -> ActionItem:
     item = ActionItem(one_on_one=one_on_one, text=text, owner=owner)
     item.full_clean()
     item.save()
     return item
 
 
-def action_item_done(*, item, done: bool = True) -> None:
+def action_item_done(*, item: ActionItem, done: bool = True) -> None:
     """Mark an action item done (or open again)."""
     item.done_at = timezone.now() if done else None
     item.save(update_fields=["done_at"])

@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
+from checkins import access as checkin_access
 from checkins import services
 from checkins.forms import CheckInForm, CorrectionForm, WeeklyUpdateForm
 from checkins.models import CheckIn, WeeklyUpdate
@@ -133,7 +134,7 @@ def checkin_row(request: HttpRequest, pk: int) -> HttpResponse:
     """Save one row of the weekly check-in (htmx): the row comes back with its new
     progress, or with its errors and what was typed."""
     key_result = access.get_key_result_for_user(request.user, pk)
-    access.refuse(services.checkin_refusal(request.user, key_result))
+    access.refuse(checkin_access.checkin_refusal(request.user, key_result))
     if request.method != "POST":
         return redirect("checkins:weekly")
     form = CheckInForm(request.POST, key_result=key_result)
@@ -284,7 +285,7 @@ def correct(request: HttpRequest, pk: int) -> HttpResponse:
     """The author corrects a check-in on the day they made it: a new check-in that
     points at the original, which is kept and shown struck through."""
     original = _get_checkin_for_user(request.user, pk)
-    refusal = services.correction_refusal(request.user, original)
+    refusal = checkin_access.correction_refusal(request.user, original)
     if refusal:
         raise PermissionDenied(refusal)
     key_result = original.key_result
