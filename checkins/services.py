@@ -47,22 +47,25 @@ def checkin_record(
     checkin.full_clean()
     checkin.save()
 
+    locked.last_checkin_at = checkin.created_at
+    _make_current(locked, checkin, fields=["last_checkin_at"])
+    return checkin
+
+
+def _make_current(locked: KeyResult, checkin: CheckIn, *, fields: list[str]) -> None:
+    """Make ``checkin`` the locked key result's current value and confidence (plus the
+    other ``fields`` already set on it), then roll up: its own objective at once, the
+    climb above it as background work (in-process when there is no broker)."""
     locked.current_value = checkin.value
     locked.confidence = checkin.confidence
-    locked.last_checkin_at = checkin.created_at
     if locked.progress_source == KeyResult.ProgressSource.CHECKINS:
         locked.progress = locked.computed_progress()
+    changed = ["current_value", "confidence", "progress", *fields]
     KeyResult.objects.filter(pk=locked.pk).update(
-        current_value=locked.current_value,
-        confidence=locked.confidence,
-        last_checkin_at=locked.last_checkin_at,
-        progress=locked.progress,
+        **{name: getattr(locked, name) for name in changed}
     )
-    # The key result's own objective follows at once; the climb above it is background
-    # work (in-process when there is no broker).
     rollup.refresh_objectives({locked.objective_id})
     schedule_rollup(locked.objective_id)
-    return checkin
 
 
 # --- The weekly check-in and corrections ---------------------------------------------------
@@ -143,16 +146,7 @@ def checkin_correct(
     )
     if later is not None:  # a later check-in stays the current one
         locked = KeyResult.objects.select_for_update().get(pk=original.key_result_id)
-        locked.current_value, locked.confidence = later.value, later.confidence
-        if locked.progress_source == KeyResult.ProgressSource.CHECKINS:
-            locked.progress = locked.computed_progress()
-        KeyResult.objects.filter(pk=locked.pk).update(
-            current_value=locked.current_value,
-            confidence=locked.confidence,
-            progress=locked.progress,
-        )
-        rollup.refresh_objectives({locked.objective_id})
-        schedule_rollup(locked.objective_id)
+        _make_current(locked, later, fields=[])
     return correction
 
 
