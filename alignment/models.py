@@ -36,6 +36,19 @@ class User(AbstractUser):
     )
     job_title = models.CharField(max_length=120, blank=True)
 
+    class NudgeChannel(models.TextChoices):
+        EMAIL = "email", "E-mail"
+        CHAT = "chat", "My team's chat (e-mail when no team has one)"
+        PAUSED = "paused", "Paused: no reminders, escalations or digests"
+
+    nudge_channel = models.CharField(
+        "reminders",
+        max_length=10,
+        choices=NudgeChannel.choices,
+        default=NudgeChannel.EMAIL,
+        help_text="How Waymark reminds this person to check in and sends their summaries.",
+    )
+
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
         constraints = [
@@ -95,6 +108,22 @@ class Team(models.Model):
     checkin_hour = models.PositiveSmallIntegerField(
         default=9, help_text="Hour of the check-in reminder, in the organisation's time zone."
     )
+    digest_weekday = models.PositiveSmallIntegerField(
+        choices=Weekday.choices,
+        default=Weekday.FRIDAY,
+        help_text="Day the leads get the weekly digest (at the check-in hour).",
+    )
+    webhook_url = models.URLField(
+        "chat webhook URL",
+        max_length=500,
+        blank=True,
+        help_text="An incoming-webhook address (Slack or Microsoft Teams) for the team's "
+        "channel: check-in day reminders and the weekly digest are posted there.",
+    )
+    webhook_failed_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When the webhook last failed for good."
+    )
+    webhook_error = models.CharField(max_length=300, blank=True, editable=False)
     archived_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -114,6 +143,11 @@ class Team(models.Model):
                 condition=Q(checkin_weekday__gte=0, checkin_weekday__lte=6),
                 name="team_checkin_weekday_valid",
                 violation_error_message="The check-in day must be a day of the week.",
+            ),
+            models.CheckConstraint(
+                condition=Q(digest_weekday__gte=0, digest_weekday__lte=6),
+                name="team_digest_weekday_valid",
+                violation_error_message="The digest day must be a day of the week.",
             ),
         ]
 

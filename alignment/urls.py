@@ -1,10 +1,12 @@
 from django.urls import path
 
-from alignment.views import links, tree
+from alignment.views import links, settings, tree
 
 app_name = "alignment"
 
 urlpatterns = [
+    # A team's rhythm (check-in day and hour, digest day) and its chat webhook.
+    path("teams/<slug:slug>/settings/", settings.team_settings, name="team-settings"),
     # The cascade of a cycle, collapsible, with subtrees loaded on demand; and its gaps.
     path("alignment/", tree.tree_current, name="tree-current"),
     path("alignment/<int:cycle_pk>/", tree.tree, name="tree"),

@@ -175,13 +175,19 @@ class ActionItem(models.Model):
 
 
 class Nudge(models.Model):
-    """A reminder, escalation or digest. The row is claimed before anything is sent, and
-    the unique (recipient, kind, period, scope) makes a second send impossible."""
+    """A reminder, escalation, digest or alert: one message to one person (by e-mail) or
+    to one team's chat (by webhook).
+
+    The row is written before anything is sent, and the unique (recipient, kind, period,
+    scope) or (team, kind, period) makes a second one impossible; sending claims the row
+    first, so two workers never send the same row.
+    """
 
     class Kind(models.TextChoices):
         REMINDER = "reminder", "Check-in reminder"
         ESCALATION = "escalation", "Stale key result escalation"
         DIGEST = "digest", "Weekly digest"
+        WEBHOOK_ALERT = "webhook", "Chat webhook failing"
 
     class Channel(models.TextChoices):
         EMAIL = "email", "E-mail"
@@ -189,12 +195,26 @@ class Nudge(models.Model):
 
     class State(models.TextChoices):
         PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed (will retry)"
         ABANDONED = "abandoned", "Abandoned"
 
     recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="nudges"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="nudges",
+        help_text="The person it is e-mailed to (empty for a team chat message).",
+    )
+    team = models.ForeignKey(
+        "alignment.Team",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="nudges",
+        help_text="The team whose chat it is posted to (empty for an e-mail).",
     )
     kind = models.CharField(max_length=12, choices=Kind.choices)
     period = models.CharField(max_length=20, help_text="The ISO week it covers, e.g. 2026-W48.")
@@ -205,28 +225,48 @@ class Nudge(models.Model):
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
     subject = models.CharField(max_length=200)
     body = models.TextField(blank=True)
+    html_body = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claim = models.UUIDField(null=True, blank=True, editable=False)
+    claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["-created_at"]
+        ordering = ["-created_at", "-pk"]
         constraints = [
             models.UniqueConstraint(
                 fields=["recipient", "kind", "period", "scope"],
                 name="nudge_once_per_period",
                 violation_error_message="This nudge was already sent for this period.",
             ),
+            models.UniqueConstraint(
+                fields=["team", "kind", "period"],
+                condition=Q(team__isnull=False),
+                name="team_nudge_once_per_period",
+                violation_error_message="This team message was already sent for this period.",
+            ),
+            models.CheckConstraint(
+                condition=(Q(recipient__isnull=False, team__isnull=True, channel="email"))
+                | Q(recipient__isnull=True, team__isnull=False, channel="webhook"),
+                name="nudge_to_a_person_or_a_team",
+                violation_error_message=(
+                    "A nudge is an e-mail to a person or a chat message to a team."
+                ),
+            ),
         ]
         indexes = [
-            # The sweep for nudges still to send or retry.
+            # "Who was already reminded this week?" (planning) and the admin's filters.
+            models.Index(fields=["period", "kind"], name="nudge_period_kind_idx"),
+            # The sweep for nudges to send, retry, or give up on.
             models.Index(
-                fields=["state", "created_at"],
+                fields=["state", "next_attempt_at"],
                 name="nudge_unsent_idx",
-                condition=Q(state__in=["pending", "failed"]),
+                condition=Q(state__in=["pending", "failed", "sending"]),
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} to {self.recipient} ({self.period})"
+        return f"{self.get_kind_display()} to {self.recipient or self.team} ({self.period})"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from checkins.views import review, weekly
+from checkins.views import links, review, weekly
 
 app_name = "checkins"
 
@@ -11,6 +11,10 @@ urlpatterns = [
     # A key result's check-in history, and correcting one's own check-in the same day.
     path("key-results/<int:pk>/check-ins/", weekly.history, name="history"),
     path("check-ins/<int:pk>/correct/", weekly.correct, name="correct"),
+    # From a reminder e-mail: a signed link, no password; and one's reminder settings.
+    path("check-in/link/<str:token>/", links.checkin_link, name="link"),
+    path("settings/reminders/", links.preferences, name="preferences"),
+    path("settings/reminders/<str:token>/", links.preferences_link, name="preferences-link"),
     # The team's weekly review, and one-to-ones.
     path("teams/<slug:slug>/review/", review.team_review, name="team-review"),
     path("one-to-ones/", review.one_on_one_list, name="one-on-ones"),

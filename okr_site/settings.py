@@ -151,6 +151,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "alignment.tasks.snapshot_progress",
         "schedule": crontab(hour=2, minute=30),
     },
+    # Plans the reminders, escalations and digests whose team moment has come, then
+    # sends what is pending or due for a retry. Per-team days and hours live on Team.
+    "nudge-tick": {
+        "task": "checkins.tasks.nudge_tick",
+        "schedule": crontab(minute="*/5"),
+    },
+}
+# A task taken by a worker that dies is handed out again after this many seconds; the
+# nudge claims make the second run harmless.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
 }
 CELERY_TASK_TIME_LIMIT = 5 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 4 * 60
@@ -219,4 +230,14 @@ WAYMARK = {
     # A key result with no check-in for this many days is due for one, then stale.
     "DUE_AFTER_DAYS": 6,
     "STALE_AFTER_DAYS": 14,
+    # The signed check-in link in a reminder works for this many days; the link to change
+    # one's reminders (in every e-mail) for this many.
+    "CHECKIN_LINK_DAYS": 7,
+    "PREFERENCES_LINK_DAYS": 90,
+    # Delivery: rows per batch, tries before giving up, how long a claim may last before
+    # the row is given up as "may have been sent" (never sent twice), webhook timeout.
+    "NUDGE_BATCH_SIZE": env.int("NUDGE_BATCH_SIZE", default=200),
+    "NUDGE_MAX_ATTEMPTS": 6,
+    "NUDGE_CLAIM_SECONDS": env.int("NUDGE_CLAIM_SECONDS", default=600),
+    "WEBHOOK_TIMEOUT_SECONDS": 10,
 }

@@ -1,0 +1,77 @@
+"""Getting a message out: e-mail through Django's mail framework, chat through an
+incoming webhook. Each failure is sorted into "try again later" or "give up now"."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import smtplib
+import urllib.error
+import urllib.request
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+
+
+class TransientError(Exception):
+    """Worth another try later (server down, timeout, rate limited)."""
+
+
+class PermanentError(Exception):
+    """Will never work as it is (address refused, webhook gone or rejected)."""
+
+
+class EmailSender:
+    """One mail connection for a batch; ``send`` raises one of the two errors above."""
+
+    def __init__(self) -> None:
+        self.connection = get_connection()
+
+    def __enter__(self) -> EmailSender:
+        try:
+            self.connection.open()
+        except (smtplib.SMTPException, OSError) as error:
+            raise TransientError(f"Could not reach the mail server: {error}") from error
+        return self
+
+    def __exit__(self, *exc) -> None:
+        # The messages are out; a failed goodbye changes nothing.
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            self.connection.close()
+
+    def send(self, *, to: str, subject: str, text: str, html: str = "") -> None:
+        message = EmailMultiAlternatives(
+            subject, text, settings.DEFAULT_FROM_EMAIL, [to], connection=self.connection
+        )
+        if html:
+            message.attach_alternative(html, "text/html")
+        try:
+            message.send()
+        except smtplib.SMTPRecipientsRefused as error:
+            raise PermanentError(f"The mail server refused {to}.") from error
+        except (smtplib.SMTPException, OSError) as error:
+            raise TransientError(f"Sending failed: {error}") from error
+
+
+def post_webhook(url: str, text: str) -> None:
+    """POST ``{"text": ...}``: the shape both Slack and Microsoft Teams incoming webhooks
+    accept. 4xx (but 429) is permanent: the URL is wrong, revoked or refuses us."""
+    if not url.startswith(("https://", "http://")):
+        raise PermanentError("The webhook address must start with https://.")
+    request = urllib.request.Request(  # noqa: S310 (the scheme is checked above)
+        url,
+        data=json.dumps({"text": text}).encode(),
+        headers={"Content-Type": "application/json", "User-Agent": "Waymark"},
+        method="POST",
+    )
+    timeout = settings.WAYMARK["WEBHOOK_TIMEOUT_SECONDS"]
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            response.read(1024)
+    except urllib.error.HTTPError as error:
+        detail = f"The chat service answered {error.code} {error.reason}."
+        if error.code == 429 or error.code >= 500:
+            raise TransientError(detail) from error
+        raise PermanentError(detail) from error
+    except (urllib.error.URLError, OSError) as error:
+        raise TransientError(f"Could not reach the chat service: {error}") from error
