@@ -4,14 +4,20 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1:8000
+# Where bench-nudges runs: DATABASE_URL when set, else the L tier's own database.
+BENCH_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/waymark_scale_l)
 
-.PHONY: help install run serve migrate demo test lint format worker beat seed-scale compose-config clean
+.PHONY: help install run serve migrate demo test lint format worker beat nudges seed-scale \
+	bench-nudges compose-config clean
 
 help:
 	@echo "make run     set up .venv, migrate, load the demo company and serve on http://$(HOST)"
 	@echo "make test    lint, Django checks and the whole test suite"
 	@echo "make worker / make beat   Celery worker and scheduler (needs REDIS_URL)"
+	@echo "make nudges  without Redis: plan and send due reminders and digests every 5 minutes"
 	@echo "make seed-scale TIER=S|M|L   a generated organisation for benchmarks"
+	@echo "make bench-nudges [AT=2026-12-07T09:00] [REPEAT=3]   a check-in day for the whole"
+	@echo "             organisation (DATABASE_URL, else $(BENCH_DATABASE_URL))"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,8 +62,18 @@ worker: install
 beat: install
 	$(BIN)/celery -A okr_site beat --loglevel=INFO
 
+# The embedded default has no beat: this loop does what its 5-minute nudge tick does.
+nudges: migrate
+	$(BIN)/python manage.py send_nudges --loop 300
+
 seed-scale: migrate
 	$(BIN)/python manage.py seed_scale --tier $(or $(TIER),S)
+
+# Build its data first: DATABASE_URL=$(BENCH_DATABASE_URL) make seed-scale TIER=L
+bench-nudges: install
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py migrate --noinput
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py bench_nudges \
+		--repeat $(or $(REPEAT),3) $(if $(AT),--at $(AT))
 
 compose-config:
 	SECRET_KEY=compose-config-check docker-compose config --quiet

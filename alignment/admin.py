@@ -10,11 +10,13 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import model_ngettext
 from django.contrib.auth import admin as auth_admin
 from django.db import transaction
-from django.db.models import Model, QuerySet
+from django.db.models import Model, QuerySet, URLField
 from django.http import HttpRequest
 from django.utils import timezone
 
+from alignment.forms import TeamAdminForm
 from alignment.models import Membership, Team, User
+from alignment.services import team_settings_save
 
 
 @admin.display(boolean=True, description="archived", ordering="archived_at")
@@ -126,8 +128,19 @@ class TeamAdmin(ArchiveAdminMixin, admin.ModelAdmin):
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     autocomplete_fields = ["parent"]
-    fields = ["name", "slug", "parent", "checkin_weekday", "checkin_hour", "archived_at"]
+    form = TeamAdminForm
+    fields = [*TeamAdminForm.Meta.fields, "webhook_failed_at", "webhook_error", "archived_at"]
+    readonly_fields = ["webhook_failed_at", "webhook_error"]
     inlines = [MembershipInline]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if isinstance(db_field, URLField):
+            kwargs["assume_scheme"] = "https"
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def save_model(self, request: HttpRequest, obj: Team, form, change: bool) -> None:
+        # The same rule as the settings page: a changed webhook is tried again.
+        team_settings_save(team=obj, changed_fields=form.changed_data)
 
 
 @admin.register(Membership)

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import QuerySet, URLField
 from django.forms import BaseInlineFormSet
 from django.utils import timezone
 
@@ -259,3 +261,89 @@ class CascadeForm(ObjectiveForm):
         if owner is None and team is not None:
             owner = self.default_owner(team)
         return owner
+
+
+HOUR_CHOICES = [(hour, f"{hour:02d}:00") for hour in range(24)]
+HTTPS_ONLY = (
+    "The webhook address must start with https:// (as chat services give it): messages "
+    "name people and goals, so they must not travel unencrypted."
+)
+
+
+def clean_webhook_url(url: str) -> str:
+    """``url`` if it may carry a team's messages: https, or http on a development machine
+    (``DEBUG``), where local chat stubs run; ValidationError otherwise."""
+    url = url.strip()
+    scheme = urlsplit(url).scheme.lower()
+    if not url or scheme == "https" or (scheme == "http" and settings.DEBUG):
+        return url
+    raise ValidationError(HTTPS_ONLY, code="https_only")
+
+
+def https_by_default(field, **kwargs):
+    """A model field's form field; an address typed without a scheme is taken as https."""
+    if isinstance(field, URLField):
+        kwargs["assume_scheme"] = "https"
+    return field.formfield(**kwargs)
+
+
+class TeamSettingsForm(NoColonMixin, forms.ModelForm):
+    """A team's rhythm and its chat webhook (the team settings page)."""
+
+    checkin_hour = forms.TypedChoiceField(
+        label="Check-in hour",
+        choices=HOUR_CHOICES,
+        coerce=int,
+        error_messages={"invalid_choice": "Choose an hour from 00:00 to 23:00."},
+    )
+
+    class Meta:
+        model = Team
+        fields = ["checkin_weekday", "checkin_hour", "digest_weekday", "webhook_url"]
+        labels = {"checkin_weekday": "Check-in day", "digest_weekday": "Digest day"}
+        formfield_callback = staticmethod(https_by_default)
+        widgets = {
+            "webhook_url": forms.URLInput(
+                attrs={"placeholder": "https://hooks.slack.com/services/…", "autocomplete": "off"}
+            )
+        }
+
+    # Offered while the webhook is failing: the same address, fixed on the chat side.
+    retry_webhook = forms.BooleanField(
+        required=False,
+        label="Try this address again",
+        help_text="The channel is fixed on the chat side and the address stays the same.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields[
+            "checkin_hour"
+        ].help_text = f"Reminders go out from this hour, {settings.TIME_ZONE} time."
+        if self.instance.webhook_failed_at is None:
+            del self.fields["retry_webhook"]
+
+    def changed_settings(self) -> list[str]:
+        """The team's fields to save; a retried webhook counts as a changed one."""
+        changed = [name for name in self.changed_data if name != "retry_webhook"]
+        if self.cleaned_data.get("retry_webhook") and "webhook_url" not in changed:
+            changed.append("webhook_url")
+        return changed
+
+    def clean_webhook_url(self) -> str:
+        return clean_webhook_url(self.cleaned_data["webhook_url"])
+
+
+class TeamAdminForm(forms.ModelForm):
+    """The admin's team form: the same webhook rule as the settings page."""
+
+    class Meta:
+        model = Team
+        fields = [
+            *("name", "slug", "parent", "checkin_weekday", "checkin_hour", "digest_weekday"),
+            "webhook_url",
+        ]
+        formfield_callback = staticmethod(https_by_default)
+
+    def clean_webhook_url(self) -> str:
+        return clean_webhook_url(self.cleaned_data["webhook_url"])

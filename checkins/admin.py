@@ -7,11 +7,20 @@ is fixed by adding a check-in that corrects it.
 
 from __future__ import annotations
 
-from django.contrib import admin
-from django.http import HttpRequest
+from celery import current_app
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponseRedirect
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.text import Truncator
+from django.views.decorators.http import require_POST
 
 from checkins.models import ActionItem, CheckIn, Nudge, OneOnOne, WeeklyUpdate
 from checkins.services import checkin_record
+from checkins.tasks import nudge_tick, run_nudges
 
 # The admins below that are autocomplete targets select_related in get_queryset rather
 # than list_select_related: autocomplete results show ``__str__``, which reads those too.
@@ -123,25 +132,71 @@ class ActionItemAdmin(admin.ModelAdmin):
         return obj.done_at is not None
 
 
+class PeriodFilter(admin.SimpleListFilter):
+    """The weeks that have nudges, newest first (one query)."""
+
+    title = "period"
+    parameter_name = "period"
+
+    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
+        periods = Nudge.objects.order_by("-period").values_list("period", flat=True).distinct()
+        return [(period, period) for period in periods]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Nudge]) -> QuerySet[Nudge]:
+        return queryset.filter(period=self.value()) if self.value() else queryset
+
+
 @admin.register(Nudge)
 class NudgeAdmin(admin.ModelAdmin):
-    """A log of what was sent: read-only, written only by the nudge tasks."""
+    """The log of every nudge, written only by the nudge tasks: read-only, with two ways
+    to act on it for those who may change nudges: retry failed rows at the next tick,
+    and run what is due now."""
 
     list_display = [
-        "created_at",
-        "recipient",
+        "created",
+        "sent",
+        "addressee",
         "kind",
         "period",
-        "scope",
         "channel",
-        "state",
+        "delivery_state",
         "attempts",
-        "sent_at",
+        "error",
+        "short_subject",
     ]
-    list_filter = ["kind", "state", "channel"]
-    list_select_related = ["recipient"]
-    search_fields = ["recipient__username", "recipient__email", "subject", "period", "scope"]
+    list_filter = ["kind", "state", "channel", PeriodFilter]
+    list_select_related = ["recipient", "team"]
+    search_fields = [
+        "recipient__username",
+        "recipient__email",
+        "recipient__first_name",
+        "recipient__last_name",
+        "team__name",
+        "subject",
+        "period",
+        "scope",
+    ]
     date_hierarchy = "created_at"
+    actions = ["retry_now"]
+    fieldsets = [
+        (None, {"fields": ["to", "kind", "period", "scope", "channel", "subject"]}),
+        (
+            "Delivery",
+            {
+                "fields": [
+                    "delivery_state",
+                    "attempts",
+                    "created_at",
+                    "next_attempt_at",
+                    "claimed_at",
+                    "sent_at",
+                    "last_error",
+                ]
+            },
+        ),
+        ("Message", {"fields": ["body", "html_preview"]}),
+    ]
+    readonly_fields = [name for _, options in fieldsets for name in options["fields"]]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -151,3 +206,138 @@ class NudgeAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        """Retrying and running nudges sends e-mail: for those with the (otherwise unused)
+        permission to change nudges."""
+        return request.user.has_perm(f"{self.opts.app_label}.change_{self.opts.model_name}")
+
+    # Columns and read-only fields (the year is in the period)
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, obj: Nudge) -> str:
+        return f"{timezone.localtime(obj.created_at):%d %b %H:%M}"
+
+    @admin.display(description="sent", ordering="sent_at")
+    def sent(self, obj: Nudge) -> str:
+        return f"{timezone.localtime(obj.sent_at):%d %b %H:%M}" if obj.sent_at else "–"
+
+    @admin.display(description="to")
+    def to(self, obj: Nudge) -> str:
+        if obj.recipient_id is not None:
+            return f"{obj.recipient} <{obj.recipient.email}>"
+        return f"{obj.team} (team chat)"
+
+    @admin.display(description="to", ordering="recipient__username")
+    def addressee(self, obj: Nudge) -> str:
+        if obj.recipient_id is not None:
+            return format_html('<span title="{}">{}</span>', obj.recipient.email, obj.recipient)
+        return f"{obj.team} (team chat)"
+
+    @admin.display(description="subject", ordering="subject")
+    def short_subject(self, obj: Nudge) -> str:
+        return Truncator(obj.subject).chars(60)
+
+    @admin.display(description="state", ordering="state")
+    def delivery_state(self, obj: Nudge) -> str:
+        label = obj.get_state_display()
+        if obj.state == Nudge.State.FAILED:
+            label = f"{label}, next try {timezone.localtime(obj.next_attempt_at):%d %b %H:%M}"
+        return format_html(
+            '<strong class="nudge-state nudge-state-{}" style="color:{}">{}</strong>',
+            obj.state,
+            STATE_COLOURS[obj.state],
+            label,
+        )
+
+    @admin.display(description="last error")
+    def error(self, obj: Nudge) -> str:
+        return Truncator(obj.last_error).chars(60)
+
+    @admin.display(description="HTML e-mail")
+    def html_preview(self, obj: Nudge) -> str:
+        if not obj.html_body:
+            return "–"
+        # Shown as sent, in a sandbox: no scripts, no forms, not this origin.
+        return format_html(
+            '<iframe sandbox srcdoc="{}" title="The e-mail as sent" '
+            'style="width:640px;max-width:100%;height:560px;border:1px solid '
+            'var(--hairline-color)"></iframe>',
+            obj.html_body,
+        )
+
+    # Retry and run now
+
+    @admin.action(description="Retry now (failed nudges only)", permissions=["retry"])
+    def retry_now(self, request: HttpRequest, queryset: QuerySet[Nudge]) -> None:
+        selected = queryset.count()
+        retried = queryset.filter(state=Nudge.State.FAILED).update(next_attempt_at=timezone.now())
+        if retried:
+            self.message_user(
+                request,
+                f"{_count(retried, 'failed nudge')} will be sent again at the next tick.",
+                messages.SUCCESS,
+            )
+        if selected - retried:
+            self.message_user(
+                request,
+                f"{_count(selected - retried, 'selected nudge')} had not failed and "
+                f"{'was' if selected - retried == 1 else 'were'} left alone.",
+                messages.WARNING,
+            )
+
+    def get_urls(self) -> list[URLPattern]:
+        name = f"{self.opts.app_label}_{self.opts.model_name}_run_now"
+        run_now = self.admin_site.admin_view(require_POST(self.run_now_view))
+        # Before the admin's own patterns: "<object_id>/" would take "run-now/".
+        return [path("run-now/", run_now, name=name), *super().get_urls()]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
+        extra_context = {
+            "can_run_nudges": self.has_retry_permission(request),
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, extra_context)
+
+    def run_now_view(self, request: HttpRequest) -> HttpResponseRedirect:
+        """Plan and send what is due now: in this process when tasks run eagerly (no
+        broker), else queued for the worker, like the beat tick."""
+        if not self.has_retry_permission(request):
+            raise PermissionDenied
+        if current_app.conf.task_always_eager:
+            result = run_nudges()
+            self.message_user(
+                request,
+                f"Planned {_count(result['reminders'], 'reminder')}, "
+                f"{_count(result['escalations'], 'escalation')}, "
+                f"{_count(result['digests'], 'digest')} and "
+                f"{_count(result['team_messages'], 'chat message')}; "
+                f"sent {_count(result['batches'], 'batch', 'batches')} of waiting nudges.",
+                messages.SUCCESS,
+            )
+        else:
+            nudge_tick.delay()
+            self.message_user(
+                request,
+                "Queued the nudge tick: the worker plans what is due and sends it in a moment.",
+                messages.INFO,
+            )
+        return HttpResponseRedirect(
+            reverse(
+                f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist",
+                current_app=self.admin_site.name,
+            )
+        )
+
+
+STATE_COLOURS = {
+    Nudge.State.PENDING: "#616e7c",
+    Nudge.State.SENDING: "#1d4ed8",
+    Nudge.State.SENT: "#0b6e4f",
+    Nudge.State.FAILED: "#b54708",
+    Nudge.State.ABANDONED: "#b42318",
+}
+
+
+def _count(number: int, word: str, plural: str = "") -> str:
+    return f"{number} {word if number == 1 else plural or word + 's'}"

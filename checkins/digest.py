@@ -11,13 +11,13 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.db.models import QuerySet
-from django.db.models.functions import Coalesce
 from django.urls import reverse
 
 from alignment.models import Team
 from checkins import schedule
 from checkins.links import absolute
 from checkins.models import CheckIn
+from checkins.queries import unchecked_key_results
 from checkins.reviews import team_review
 from goals.models import Cycle, KeyResult, Objective
 
@@ -43,15 +43,8 @@ class Digest:
 
 def _stale_key_results(team: Team, now: dt.datetime) -> list[KeyResult]:
     return list(
-        KeyResult.objects.filter(
-            archived_at__isnull=True,
-            objective__archived_at__isnull=True,
-            objective__team=team,
-            objective__cycle__state=Cycle.State.ACTIVE,
-            progress_source=KeyResult.ProgressSource.CHECKINS,
-        )
-        .annotate(since=Coalesce("last_checkin_at", "created_at"))
-        .filter(since__lte=schedule.stale_before(now))
+        unchecked_key_results(before=schedule.stale_before(now))
+        .filter(objective__team=team)
         .select_related("owner", "objective")
         .order_by("since", "pk")
     )

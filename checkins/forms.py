@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 from django import forms
 from django.core.exceptions import ValidationError
 
+from alignment.models import Team, User
 from goals.forms import NUMBER_INPUT, NoColonMixin, typed_number
 from goals.models import CONFIDENCE_MESSAGE, KeyResult
 
@@ -143,3 +144,47 @@ class CorrectionForm(CheckInForm):
         if not self.errors and cleaned.get("value") is None:
             self.add_error("value", "Enter the corrected value.")
         return cleaned
+
+
+# --- Reminder preferences ------------------------------------------------------------------
+
+NO_TEAM_CHAT = (
+    "None of your teams has a chat channel in Waymark yet; reminders would come by e-mail."
+)
+CHANNEL_HELP = {
+    User.NudgeChannel.EMAIL: "An e-mail on your team's check-in day when a key result you own "
+    "has gone a week without a check-in, with a link to check in without a password.",
+    User.NudgeChannel.CHAT: "Your team's chat channel names you on check-in day instead. "
+    "Escalations and digests for leads and managers still come by e-mail.",
+    User.NudgeChannel.PAUSED: "Waymark sends you nothing. Key results you leave without "
+    "check-ins still show as stale to your manager and your team's leads.",
+}
+
+
+class ReminderPreferencesForm(NoColonMixin, forms.ModelForm):
+    """How a person is reminded. Chat needs a team of theirs with a chat webhook."""
+
+    class Meta:
+        model = User
+        fields = ["nudge_channel"]
+        labels = {"nudge_channel": "How should Waymark remind you?"}
+        widgets = {"nudge_channel": forms.RadioSelect}
+
+    def clean_nudge_channel(self) -> str:
+        channel = self.cleaned_data["nudge_channel"]
+        if channel == User.NudgeChannel.CHAT and not self._has_team_chat():
+            raise ValidationError(NO_TEAM_CHAT, code="no_team_chat")
+        return channel
+
+    def _has_team_chat(self) -> bool:
+        return (
+            Team.objects.filter(memberships__user=self.instance, archived_at__isnull=True)
+            .exclude(webhook_url="")
+            .exists()
+        )
+
+    def options(self) -> list[tuple]:
+        """Each radio button with the sentence that explains it."""
+        return [
+            (radio, CHANNEL_HELP.get(radio.data["value"], "")) for radio in self["nudge_channel"]
+        ]

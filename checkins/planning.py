@@ -15,13 +15,13 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
-from django.db.models.functions import Coalesce
 
 from alignment.models import Membership, Team, User
 from checkins import compose, links, schedule
 from checkins.digest import build_digest
 from checkins.models import Nudge
-from goals.models import Cycle, KeyResult, Objective
+from checkins.queries import unchecked_key_results
+from goals.models import KeyResult, Objective
 
 
 @dataclass
@@ -53,21 +53,6 @@ def _write(rows: Iterable[Nudge]) -> int:
     return same.count() - before
 
 
-def checkin_key_results(now: dt.datetime, *, before: dt.datetime) -> QuerySet[KeyResult]:
-    """Key results someone should check in, whose last check-in (or creation) is older
-    than ``before``: active, in an active cycle, progress from check-ins."""
-    return (
-        KeyResult.objects.filter(
-            archived_at__isnull=True,
-            objective__archived_at__isnull=True,
-            objective__cycle__state=Cycle.State.ACTIVE,
-            progress_source=KeyResult.ProgressSource.CHECKINS,
-        )
-        .annotate(since=Coalesce("last_checkin_at", "created_at"))
-        .filter(since__lte=before)
-    )
-
-
 def _chat_teams() -> QuerySet[Team]:
     return Team.objects.filter(archived_at__isnull=True, webhook_failed_at__isnull=True).exclude(
         webhook_url=""
@@ -88,17 +73,22 @@ def _emailable(people: QuerySet[User]) -> QuerySet[User]:
 def plan_reminders(now: dt.datetime, teams: QuerySet[Team]) -> int:
     """One e-mail per person with due key results, on the first of their teams' check-in
     days (teams they belong to, or whose objectives they own key results in); people who
-    chose chat and have a team chat are named in that chat instead."""
+    chose chat and own due key results of a team with a chat are named there instead."""
     period = schedule.period_of(now)
-    due = checkin_key_results(now, before=schedule.due_before(now))
+    due = unchecked_key_results(before=schedule.due_before(now))
     members = Membership.objects.filter(team__in=teams).values("user_id")
     owners = due.filter(Q(objective__team__in=teams) | Q(owner__in=members)).values("owner_id")
-    reminded = Nudge.objects.filter(kind=Nudge.Kind.REMINDER, period=period).values("recipient_id")
-    in_chat = Membership.objects.filter(user=OuterRef("pk"), team__in=_chat_teams())
+    # Not the team chat rows: their NULL recipient would make NOT IN exclude everyone.
+    reminded = Nudge.objects.filter(
+        kind=Nudge.Kind.REMINDER, period=period, recipient__isnull=False
+    ).values("recipient_id")
+    # Chat instead of e-mail only for someone a team chat names: a due key result on the
+    # objective of a team with a working webhook (see ``plan_team_reminders``).
+    named_in_chat = due.filter(owner=OuterRef("pk"), objective__team__in=_chat_teams())
     people = list(
         _emailable(User.objects.filter(pk__in=owners))
         .exclude(pk__in=reminded)
-        .exclude(Q(nudge_channel=User.NudgeChannel.CHAT) & Exists(in_chat))
+        .exclude(Q(nudge_channel=User.NudgeChannel.CHAT) & Exists(named_in_chat))
         .order_by("pk")
     )
     written = 0
@@ -134,7 +124,7 @@ def plan_team_reminders(now: dt.datetime, teams: QuerySet[Team]) -> int:
         return 0
     due: dict[int, list[dict]] = defaultdict(list)
     for row in (
-        checkin_key_results(now, before=schedule.due_before(now))
+        unchecked_key_results(before=schedule.due_before(now))
         .filter(objective__team__in=list(chat_teams), owner__is_active=True)
         .exclude(owner__nudge_channel=User.NudgeChannel.PAUSED)
         .values("objective__team_id", "owner__first_name", "owner__last_name", "owner__username")
@@ -165,7 +155,7 @@ def plan_escalations(now: dt.datetime, teams: QuerySet[Team]) -> int:
     only to those who can read it here: the team's leads and managers in the team."""
     period = schedule.period_of(now)
     stale = list(
-        checkin_key_results(now, before=schedule.stale_before(now))
+        unchecked_key_results(before=schedule.stale_before(now))
         .filter(objective__team__in=teams)
         .select_related("owner", "objective")
         .order_by("since", "pk")

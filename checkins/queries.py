@@ -8,12 +8,28 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.db.models import QuerySet
-from django.db.models.functions import Trim
+from django.db.models.functions import Coalesce, Trim
 from django.utils import timezone
 
 from checkins.models import CheckIn
 from goals import progress as math
 from goals.models import Cycle, KeyResult, Objective, ObjectiveSnapshot
+
+
+def unchecked_key_results(*, before: dt.datetime) -> QuerySet[KeyResult]:
+    """Key results someone should check in whose last check-in (or creation) is older
+    than ``before``: active, in an active cycle, progress from check-ins. Annotated with
+    ``since``, that last moment (reminders, escalations, the digest's stale list)."""
+    return (
+        KeyResult.objects.filter(
+            archived_at__isnull=True,
+            objective__archived_at__isnull=True,
+            objective__cycle__state=Cycle.State.ACTIVE,
+            progress_source=KeyResult.ProgressSource.CHECKINS,
+        )
+        .annotate(since=Coalesce("last_checkin_at", "created_at"))
+        .filter(since__lte=before)
+    )
 
 
 def recent_blockers(

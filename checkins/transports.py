@@ -27,14 +27,13 @@ class EmailSender:
     def __init__(self) -> None:
         self.connection = get_connection()
 
-    def __enter__(self) -> EmailSender:
+    def open(self) -> None:
         try:
             self.connection.open()
         except (smtplib.SMTPException, OSError) as error:
             raise TransientError(f"Could not reach the mail server: {error}") from error
-        return self
 
-    def __exit__(self, *exc) -> None:
+    def close(self) -> None:
         # The messages are out; a failed goodbye changes nothing.
         with contextlib.suppress(smtplib.SMTPException, OSError):
             self.connection.close()

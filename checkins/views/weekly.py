@@ -45,7 +45,7 @@ def _my_key_results(user) -> list[KeyResult]:
     )
 
 
-def _entry(key_result: KeyResult, data=None, expected: dict | None = None) -> dict:
+def checkin_entry(key_result: KeyResult, data=None, expected: dict | None = None) -> dict:
     """What a row shows: the key result, its form (none when it rolls up), the pace."""
     rolls_up = key_result.progress_source == KeyResult.ProgressSource.ROLLUP
     cycle = key_result.objective.cycle
@@ -56,14 +56,14 @@ def _entry(key_result: KeyResult, data=None, expected: dict | None = None) -> di
     }
 
 
-def _groups(entries: list[dict]) -> list[tuple]:
+def group_by_objective(entries: list[dict]) -> list[tuple]:
     return [
         (objective, list(rows))
         for objective, rows in groupby(entries, key=lambda entry: entry["kr"].objective)
     ]
 
 
-def _weekly_form(user, data=None) -> WeeklyUpdateForm:
+def weekly_update_form(user, data=None) -> WeeklyUpdateForm:
     current = WeeklyUpdate.objects.filter(
         author=user, week_start=services.week_start(timezone.localdate())
     ).first()
@@ -81,7 +81,7 @@ def _weekly_form(user, data=None) -> WeeklyUpdateForm:
 
 def _render_page(request: HttpRequest, entries: list[dict], weekly: WeeklyUpdateForm, **extra):
     context = {
-        "groups": _groups(entries),
+        "groups": group_by_objective(entries),
         "weekly": weekly,
         "week_start": services.week_start(timezone.localdate()),
         "entry_count": sum(1 for entry in entries if entry["form"] is not None),
@@ -99,8 +99,8 @@ def weekly_checkin(request: HttpRequest) -> HttpResponse:
     for kr in key_results:
         expected.setdefault(kr.objective.cycle_id, kr.objective.cycle.expected_progress())
     data = request.POST if request.method == "POST" else None
-    entries = [_entry(kr, data, expected) for kr in key_results]
-    weekly = _weekly_form(request.user, data)
+    entries = [checkin_entry(kr, data, expected) for kr in key_results]
+    weekly = weekly_update_form(request.user, data)
     if request.method != "POST":
         return _render_page(request, entries, weekly)
 
@@ -149,7 +149,7 @@ def checkin_row(request: HttpRequest, pk: int) -> HttpResponse:
     if not request.htmx:
         if saved is None:
             entry = {"kr": key_result, "form": form, "expected": _expected(key_result)}
-            return _render_page(request, [entry], _weekly_form(request.user), invalid=True)
+            return _render_page(request, [entry], weekly_update_form(request.user), invalid=True)
         messages.success(request, "Checked in 1 key result.")
         return redirect("checkins:weekly")
     if saved is not None:

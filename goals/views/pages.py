@@ -18,6 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
+from alignment.access import team_settings_refusal
 from alignment.models import Team, User
 from alignment.queries import TeamTree, team_access_for
 from checkins.queries import recent_blockers
@@ -281,6 +282,7 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "members": list(queries.team_members(team)),
         "kpis": list(queries.team_kpis(team)),
         "can_add_kpi": access.kpi_write_refusal(request.user, team.pk, access=team_access) is None,
+        "can_edit_settings": team_settings_refusal(request.user, team, access=team_access) is None,
     }
     return render(request, "goals/team_detail.html", context)
 
