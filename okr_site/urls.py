@@ -13,6 +13,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("healthz/", healthz, name="healthz"),
+    path("api/", include("okr_site.api_urls")),
     path("", include("goals.urls")),
     path("", include("alignment.urls")),
     path("", include("checkins.urls")),

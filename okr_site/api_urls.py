@@ -1,0 +1,21 @@
+"""The REST API under /api/v1/, its OpenAPI schema and its interactive docs."""
+
+from __future__ import annotations
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from alignment import api as alignment_api
+from checkins import api as checkins_api
+from goals import api as goals_api
+
+router = DefaultRouter()
+for app_api in (alignment_api, goals_api, checkins_api):
+    app_api.register(router)
+
+urlpatterns = [
+    path("v1/", include(router.urls)),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]
