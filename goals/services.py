@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from alignment import rollup
 from goals.models import (
+    Cycle,
     Dependency,
     GoalpostChange,
     Initiative,
@@ -209,6 +210,14 @@ def objective_archive(*, objective: Objective) -> None:
 
 
 @transaction.atomic
+def cycle_save(*, cycle: Cycle) -> Cycle:
+    """Validate and save a cycle (its history is kept by simple-history)."""
+    cycle.full_clean()
+    cycle.save()
+    return cycle
+
+
+@transaction.atomic
 def initiative_save(*, initiative: Initiative) -> Initiative:
     """Validate and save an initiative; its owner defaults to its key result's owner."""
     if initiative.owner_id is None:
@@ -216,6 +225,11 @@ def initiative_save(*, initiative: Initiative) -> Initiative:
     initiative.full_clean()
     initiative.save()
     return initiative
+
+
+def initiative_archive(*, initiative: Initiative) -> None:
+    initiative.archived_at = timezone.now()
+    initiative.save(update_fields=["archived_at"])
 
 
 @transaction.atomic
@@ -233,6 +247,12 @@ def kpi_save(*, kpi: Kpi, guarded: list[Objective], editable: set[int]) -> Kpi:
     )
     kpi.guarded_objectives.set([*guarded, *kept])
     return kpi
+
+
+def kpi_archive(*, kpi: Kpi) -> None:
+    """Stop recording readings; the KPI keeps guarding its objectives as history."""
+    kpi.archived_at = timezone.now()
+    kpi.save(update_fields=["archived_at"])
 
 
 @transaction.atomic

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from okr_site.health import healthz
+from okr_site.portability.views import organisation_export
 
 admin.site.site_header = "Waymark administration"
 admin.site.site_title = "Waymark admin"
@@ -13,6 +14,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("healthz/", healthz, name="healthz"),
+    path("export/organisation.json", organisation_export, name="organisation-export"),
     path("api/", include("okr_site.api_urls")),
     path("", include("goals.urls")),
     path("", include("alignment.urls")),
