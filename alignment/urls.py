@@ -1,6 +1,6 @@
 from django.urls import path
 
-from alignment.views import links, settings, tree
+from alignment.views import links, settings, tokens, tree
 
 app_name = "alignment"
 
@@ -43,5 +43,12 @@ urlpatterns = [
         "dependencies/<int:pk>/withdraw/",
         links.dependency_withdraw,
         name="dependency-withdraw",
+    ),
+    # Personal API tokens: list, create (shown once), revoke.
+    path("settings/api-tokens/", tokens.api_tokens, name="api-tokens"),
+    path(
+        "settings/api-tokens/<str:key>/revoke/",
+        tokens.api_token_revoke,
+        name="api-token-revoke",
     ),
 ]

@@ -203,9 +203,11 @@ STORAGES = {
 REST_FRAMEWORK = {
     # The browser's session (with CSRF) and per-person API tokens (django-rest-knox: stored
     # hashed, several per person, revocable).
+    # The token first: a revoked or unknown token answers 401 (the session, tried first,
+    # would make it 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "knox.auth.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": [

@@ -5,6 +5,8 @@ from django.urls import include, path
 from okr_site.health import healthz
 from okr_site.portability.views import organisation_export
 
+handler404 = "okr_site.api.not_found"
+
 admin.site.site_header = "Waymark administration"
 admin.site.site_title = "Waymark admin"
 admin.site.index_title = "Organisation, goals and check-ins"
