@@ -252,3 +252,26 @@ class KpiReadingForm(NoColonMixin, forms.ModelForm):
             "value": forms.NumberInput(attrs={"step": "any"}),
         }
         labels = {"read_on": "Date"}
+
+
+class SpreadsheetUploadForm(NoColonMixin, forms.Form):
+    """A spreadsheet of objectives and key results to check (and then import)."""
+
+    file = forms.FileField(
+        label="Spreadsheet",
+        help_text="XLSX, CSV (UTF-8) or the .zip of CSV files that the export writes; at "
+        "most 5,000 rows and 10 MB.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv,.zip"}),
+        error_messages={
+            "required": "Choose the spreadsheet to import.",
+            "empty": "The file is empty.",
+        },
+    )
+
+    def clean_file(self):
+        from goals.spreadsheets.layout import MAX_FILE_BYTES
+
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_FILE_BYTES:
+            raise ValidationError("The file is larger than 10 MB: split it into several files.")
+        return upload

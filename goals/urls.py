@@ -1,6 +1,6 @@
 from django.urls import path
 
-from goals.views import coach, kpis, objectives, pages
+from goals.views import coach, kpis, objectives, pages, spreadsheets
 
 app_name = "goals"
 
@@ -43,4 +43,13 @@ urlpatterns = [
     # The quality coach: live hints while writing, and the report.
     path("coach/objective/", coach.objective_hints, name="coach-objective"),
     path("cycles/<int:pk>/coach/", coach.coach_report, name="coach-report"),
+    # Spreadsheets: a cycle's export, importing into it, and the template to fill.
+    path("cycles/<int:pk>/export/<str:fmt>/", spreadsheets.cycle_export, name="cycle-export"),
+    path("cycles/<int:pk>/import/", spreadsheets.cycle_import, name="cycle-import"),
+    path(
+        "cycles/<int:pk>/import/commit/",
+        spreadsheets.cycle_import_commit,
+        name="cycle-import-commit",
+    ),
+    path("import-template/<str:fmt>/", spreadsheets.import_template, name="import-template"),
 ]

@@ -25,6 +25,7 @@ from checkins.queries import recent_blockers
 from goals import access, queries
 from goals import progress as math
 from goals.models import Cycle, Objective
+from goals.spreadsheets import import_refusal
 
 # Check-ins within this many days count towards a cycle's check-in rate, and blockers
 # raised within it are shown on the home page.
@@ -187,8 +188,9 @@ def cycle_overview(request: HttpRequest, pk: int) -> HttpResponse:
     team = next((team for team in teams if team.slug == slug), None)
     team_ids = None if team is None else {team.pk, *tree.descendants(team.pk)}
     expected = cycle.expected_progress(timezone.localdate(now))
+    team_access = team_access_for(request.user)
     overview = queries.cycle_overview(
-        Objective.objects.visible_to(request.user),
+        Objective.objects.visible_to(request.user, access=team_access),
         cycle,
         team_ids=team_ids,
         expected=expected,
@@ -217,6 +219,7 @@ def cycle_overview(request: HttpRequest, pk: int) -> HttpResponse:
             for objective in overview.attention
         ],
         "recent_days": RECENT_DAYS,
+        "can_import": import_refusal(request.user, cycle, team_access=team_access) is None,
     }
     template = "goals/cycle_overview.html"
     if request.htmx:

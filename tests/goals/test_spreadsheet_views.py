@@ -1,0 +1,278 @@
+"""The browser side of spreadsheets: export downloads scoped to the reader, the import's
+upload → preview → commit for admins and leads, and clear messages for bad files."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from goals.models import Cycle, KeyResult, Objective
+from goals.spreadsheets.layout import HOW_TO_FILL, SHEET
+from goals.views.spreadsheets import SESSION_KEY
+from tests import factories
+from tests.goals.test_spreadsheets import csv_file, row
+
+
+def _upload(client, org, data: bytes, name: str = "goals.csv"):
+    return client.post(
+        reverse("goals:cycle-import", args=[org.cycle.pk]),
+        {"file": SimpleUploadedFile(name, data)},
+    )
+
+
+def _commit(client, org, digest: str):
+    return client.post(
+        reverse("goals:cycle-import-commit", args=[org.cycle.pk]), {"digest": digest}
+    )
+
+
+# --- Export ----------------------------------------------------------------------------------
+
+
+def test_anonymous_visitor_is_sent_to_login(client, org):
+    for url in (
+        reverse("goals:cycle-export", args=[org.cycle.pk, "xlsx"]),
+        reverse("goals:cycle-import", args=[org.cycle.pk]),
+        reverse("goals:import-template", args=["csv"]),
+    ):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("login"))
+
+
+def test_outsider_export_leaves_out_private_objectives(org, login):
+    factories.ObjectiveFactory(
+        cycle=org.cycle, team=org.product, owner=org.owner, title="Public goal"
+    )
+    factories.ObjectiveFactory(
+        cycle=org.cycle,
+        team=org.product,
+        owner=org.owner,
+        title="Private goal",
+        visibility=Objective.Visibility.PRIVATE,
+    )
+
+    response = login(org.outsider).get(reverse("goals:cycle-export", args=[org.cycle.pk, "xlsx"]))
+
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith('attachment; filename="waymark-2026-q4-')
+    assert response["Cache-Control"] == "no-store"
+    sheet = load_workbook(io.BytesIO(response.content), read_only=True)[SHEET]
+    titles = {values[1] for values in sheet.iter_rows(min_row=2, values_only=True)}
+    assert titles == {"Public goal"}
+
+
+def test_csv_export_downloads_a_zip(org, login):
+    response = login(org.owner).get(reverse("goals:cycle-export", args=[org.cycle.pk, "csv"]))
+
+    assert response["Content-Type"] == "application/zip"
+    names = zipfile.ZipFile(io.BytesIO(response.content)).namelist()
+    assert names[0] == "objectives-and-key-results.csv"
+
+
+def test_unknown_format_or_cycle_is_404(org, login):
+    client = login(org.owner)
+
+    assert client.get(reverse("goals:cycle-export", args=[org.cycle.pk, "pdf"])).status_code == 404
+    assert client.get(reverse("goals:cycle-export", args=[999, "xlsx"])).status_code == 404
+    assert client.get(reverse("goals:import-template", args=["ods"])).status_code == 404
+
+
+def test_templates_download(org, login):
+    client = login(org.owner)
+
+    csv_response = client.get(reverse("goals:import-template", args=["csv"]))
+    xlsx_response = client.get(reverse("goals:import-template", args=["xlsx"]))
+
+    assert csv_response.content.decode("utf-8-sig").startswith("team,objective,")
+    workbook = load_workbook(io.BytesIO(xlsx_response.content))
+    assert workbook.sheetnames == [SHEET, HOW_TO_FILL]
+
+
+def test_cycle_overview_links_to_export_for_everyone_and_import_for_admins(org, login):
+    url = reverse("goals:cycle", args=[org.cycle.pk])
+    export = reverse("goals:cycle-export", args=[org.cycle.pk, "xlsx"])
+    import_url = reverse("goals:cycle-import", args=[org.cycle.pk])
+
+    outsider_page = login(org.outsider).get(url).content.decode()
+    admin_page = login(org.admin).get(url).content.decode()
+
+    assert export in outsider_page and import_url not in outsider_page
+    assert export in admin_page and import_url in admin_page
+
+
+# --- Who may import -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("persona", ["outsider", "teammate", "owner"])
+def test_people_who_lead_nothing_get_403(org, login, persona):
+    client = login(getattr(org, persona))
+
+    page = client.get(reverse("goals:cycle-import", args=[org.cycle.pk]))
+    upload = _upload(client, org, csv_file([row()]))
+    commit = _commit(client, org, "anything")
+
+    assert page.status_code == upload.status_code == commit.status_code == 403
+    assert "Only admins and team leads can import goals." in page.content.decode()
+    assert not Objective.objects.exists()
+
+
+@pytest.mark.parametrize("persona", ["lead", "admin"])
+def test_leads_and_admins_see_the_upload_form_and_templates(org, login, persona):
+    response = login(getattr(org, persona)).get(reverse("goals:cycle-import", args=[org.cycle.pk]))
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert 'type="file"' in page
+    assert reverse("goals:import-template", args=["xlsx"]) in page
+    assert "<code>objective_owner</code>" in page
+
+
+def test_closed_cycle_shows_why_instead_of_the_form(org, login):
+    org.cycle.state = Cycle.State.CLOSED
+    org.cycle.save()
+    client = login(org.lead)
+
+    response = client.get(reverse("goals:cycle-import", args=[org.cycle.pk]))
+
+    assert "This cycle is closed" in response.content.decode()
+    assert 'type="file"' not in response.content.decode()
+
+
+def test_lead_importing_another_teams_rows_sees_the_problem(org, login):
+    response = _upload(login(org.lead), org, csv_file([row(team="sales")]))
+
+    page = response.content.decode()
+    assert "only into teams you lead" in page
+    assert "Import 1 row" not in page
+
+
+# --- Upload → preview → commit ---------------------------------------------------------------
+
+
+def test_upload_preview_then_commit_imports_the_file(org, login):
+    client = login(org.lead)
+
+    preview = _upload(client, org, csv_file([row(), row(key_result="Failures")]))
+
+    page = preview.content.decode()
+    assert preview.status_code == 200
+    assert "Import 2 rows" in page
+    assert "Faster unlocks" in page
+    assert not Objective.objects.exists()  # the check saved nothing
+    digest = client.session[SESSION_KEY]["digest"]
+    assert f'value="{digest}"' in page
+
+    response = _commit(client, org, digest)
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("goals:cycle", args=[org.cycle.pk])
+    assert Objective.objects.get().key_results.count() == 2
+    assert SESSION_KEY not in client.session
+    followed = client.get(response["Location"]).content.decode()
+    assert "Imported goals.csv: 1 objective and 2 key results created" in followed
+
+
+def test_committing_twice_imports_once(org, login):
+    client = login(org.lead)
+    _upload(client, org, csv_file([row()]))
+    digest = client.session[SESSION_KEY]["digest"]
+    _commit(client, org, digest)
+
+    response = _commit(client, org, digest)
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("goals:cycle-import", args=[org.cycle.pk])
+    assert KeyResult.objects.count() == 1
+
+
+def test_commit_with_a_digest_not_previewed_imports_nothing(org, login):
+    client = login(org.lead)
+    _upload(client, org, csv_file([row()]))
+
+    response = _commit(client, org, "0" * 64)
+
+    assert response.status_code == 302
+    assert not Objective.objects.exists()
+    page = client.get(response["Location"]).content.decode()
+    assert "upload the file again" in page
+
+
+def test_commit_checks_the_file_again(org, login):
+    client = login(org.lead)
+    _upload(client, org, csv_file([row()]))
+    digest = client.session[SESSION_KEY]["digest"]
+    org.owner.is_active = False  # the owner left between the check and the import
+    org.owner.save()
+
+    response = _commit(client, org, digest)
+
+    assert response.status_code == 200
+    assert "No active person has the username “owner”" in response.content.decode()
+    assert not Objective.objects.exists()
+
+
+def test_preview_lists_each_problem_with_row_and_column(org, login):
+    data = csv_file([row(), row(key_result="B", start_value="lots")])
+
+    response = _upload(login(org.lead), org, data)
+
+    page = response.content.decode()
+    assert "1 problem found: nothing was saved." in page
+    assert '<td class="number">3</td>' in page
+    assert "<code>start_value</code>" in page
+    assert "“lots” is not a number" in page
+    assert SESSION_KEY not in response.wsgi_request.session
+
+
+def test_file_already_imported_has_nothing_to_import(org, login):
+    client = login(org.lead)
+    data = csv_file([row()])
+    _upload(client, org, data)
+    _commit(client, org, client.session[SESSION_KEY]["digest"])
+
+    page = _upload(client, org, data).content.decode()
+
+    assert "there is nothing to import" in page
+    assert "1 unchanged row" in page
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "message"),
+    [
+        (b"\x00\x01\x02garbage\xff\xfe", "goals.csv", "not a spreadsheet"),
+        (b"PK\x03\x04 broken", "goals.xlsx", "not a readable XLSX"),
+        (b"%PDF-1.7 \xe2\x28\xa1", "goals.pdf", "not UTF-8"),
+        (b"", "goals.csv", "The file is empty."),
+        (b"x" * (10 * 1024 * 1024 + 1), "big.csv", "larger than 10 MB"),
+    ],
+)
+def test_bad_uploads_get_a_clear_message(org, login, data, name, message):
+    response = _upload(login(org.admin), org, data, name)
+
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not Objective.objects.exists()
+
+
+def test_browser_import_caps_the_rows_it_writes_in_one_request(org, login, monkeypatch):
+    monkeypatch.setattr("goals.views.spreadsheets.BROWSER_MAX_WRITES", 2)
+
+    response = _upload(login(org.lead), org, csv_file([row(), row(key_result="Failures")]))
+
+    assert "creates or changes 3 objectives, key results and check-ins" in (
+        response.content.decode()
+    )
+    assert not Objective.objects.exists()
+
+
+def test_upload_without_a_file_asks_for_one(org, login):
+    response = login(org.lead).post(reverse("goals:cycle-import", args=[org.cycle.pk]), {})
+
+    assert response.status_code == 200
+    assert "Choose the spreadsheet to import." in response.content.decode()
