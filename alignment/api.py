@@ -11,68 +11,12 @@ from __future__ import annotations
 from django import forms
 from django.db.models import Prefetch, Q, QuerySet
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 
 from alignment.models import Membership, Team, User
 from goals.filters import IdFilter
-
-# --- Error responses, documented beside each operation ------------------------------------
-# The bodies okr_site.api.exception_handler produces: a message list per field for 400, a
-# ``detail`` for the rest.
-
-
-class DetailError(serializers.Serializer):
-    detail = serializers.CharField(help_text="What went wrong, in a sentence.")
-
-
-FIELD_ERRORS = OpenApiResponse(
-    response={
-        "type": "object",
-        "description": "Messages per field or query parameter (`non_field_errors` for the "
-        "rest); a request body that cannot be read answers `detail`.",
-        "additionalProperties": {
-            "oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}]
-        },
-    },
-    description="Bad input: every message is under the name of the field it is about.",
-)
-NOT_SIGNED_IN = OpenApiResponse(DetailError, description="No valid session or API token.")
-REFUSED = OpenApiResponse(
-    DetailError, description="Not signed in (session), or not allowed: `detail` says why."
-)
-NOT_FOUND = OpenApiResponse(
-    DetailError, description="No such row among those you may read, or no such page."
-)
-THROTTLED = OpenApiResponse(DetailError, description="Too many requests with this API token.")
-
-
-def list_errors() -> dict:
-    """The error responses of a list: a bad filter (400), not signed in, a page past
-    the end (404)."""
-    return {400: FIELD_ERRORS, 401: NOT_SIGNED_IN, 403: REFUSED, 404: NOT_FOUND, 429: THROTTLED}
-
-
-def one_errors() -> dict:
-    """The error responses of a retrieve: not signed in, not found (also an id outside
-    what the person may read)."""
-    return {401: NOT_SIGNED_IN, 403: REFUSED, 404: NOT_FOUND, 429: THROTTLED}
-
-
-def write_errors() -> dict:
-    """The error responses of a create: bad input (400), refused (403 with the reason)."""
-    return {400: FIELD_ERRORS, 401: NOT_SIGNED_IN, 403: REFUSED, 429: THROTTLED}
-
-
-class ListFiltersOnly:
-    """Query-string filters narrow lists; an id names its row whatever they say (a
-    deactivated person, say: the owner of an old key result)."""
-
-    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
-        if self.action != "list":
-            return queryset
-        return super().filter_queryset(queryset)
-
+from okr_site.api import ListFiltersOnly, list_errors, one_errors
 
 # --- Teams -------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import UTC
 
 from django import forms
+from django.db import models
 from django.db.models import QuerySet
 from django_filters import rest_framework as filters
 from django_filters.fields import IsoDateTimeField
@@ -20,13 +21,13 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from alignment.api import ListFiltersOnly, list_errors, one_errors, write_errors
 from checkins.access import checkin_refusal
 from checkins.models import CheckIn
 from checkins.services import checkin_record
 from goals.access import refuse
 from goals.filters import IdFilter
 from goals.models import CONFIDENCE_MESSAGE, KeyResult, Objective
+from okr_site.api import ListFiltersOnly, Number, list_errors, one_errors, write_errors
 
 NO_SUCH_KEY_RESULT = "No such key result."
 
@@ -56,6 +57,10 @@ class ReadableKeyResultField(serializers.PrimaryKeyRelatedField):
 
 class CheckInSerializer(serializers.ModelSerializer):
     key_result = ReadableKeyResultField(help_text="The key result checked in on.")
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DecimalField: Number,
+    }
 
     class Meta:
         model = CheckIn
@@ -74,9 +79,6 @@ class CheckInSerializer(serializers.ModelSerializer):
         extra_kwargs = {
             "value": {
                 "help_text": "The key result's new current value (0 or 1 for a milestone).",
-                "error_messages": {
-                    "invalid": "Enter a finite number, such as 12.5 (not NaN or infinity)."
-                },
             },
             "confidence": {
                 "help_text": "How likely the target is reached, 1 to 10.",

@@ -20,7 +20,6 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, serializers, viewsets
 
-from alignment.api import NOT_FOUND, list_errors, one_errors, write_errors
 from alignment.models import Team, User
 from goals import access, services
 from goals.filters import (
@@ -42,6 +41,7 @@ from goals.models import (
     KpiReading,
     Objective,
 )
+from okr_site.api import NOT_FOUND, Number, list_errors, one_errors, write_errors
 
 ACTIVE_PEOPLE = User.objects.filter(is_active=True)
 ACTIVE_TEAMS = Team.objects.filter(archived_at__isnull=True)
@@ -52,14 +52,6 @@ ARCHIVED_INITIATIVE = "This initiative is archived; an admin can restore it."
 
 
 # --- What the serializers share ------------------------------------------------------------
-
-
-class Number(serializers.DecimalField):
-    """An exact decimal. DRF calls NaN and infinity merely "not a valid number"."""
-
-    default_error_messages = {
-        "invalid": "Enter a finite number, such as 12.5 (not NaN or infinity).",
-    }
 
 
 class Id(serializers.PrimaryKeyRelatedField):

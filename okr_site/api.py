@@ -9,15 +9,42 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
-from rest_framework import exceptions, pagination
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import exceptions, pagination, serializers
 from rest_framework.throttling import UserRateThrottle
 
 
 class Pagination(pagination.PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
+
+
+class Number(serializers.DecimalField):
+    """An exact decimal that says what was wrong: not a number at all, or NaN/infinity
+    (DRF calls both merely "a valid number is required")."""
+
+    default_error_messages = {
+        "invalid": "Enter a number, such as 12.5.",
+        "not_finite": "Enter a finite number, such as 12.5 (not NaN or infinity).",
+    }
+
+    def to_internal_value(self, data):
+        if str(data).strip().lower().lstrip("+-") in {"nan", "snan", "inf", "infinity"}:
+            self.fail("not_finite")
+        return super().to_internal_value(data)
+
+
+class ListFiltersOnly:
+    """Query-string filters narrow lists; an id names its row whatever they say (a
+    deactivated person, say: the owner of an old key result)."""
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        if self.action != "list":
+            return queryset
+        return super().filter_queryset(queryset)
 
 
 class TokenClientThrottle(UserRateThrottle):
@@ -63,3 +90,50 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "Not found."}, status=404)
     return defaults.page_not_found(request, exception)
+
+
+# --- Error responses, documented beside each operation ------------------------------------
+# The bodies okr_site.api.exception_handler produces: a message list per field for 400, a
+# ``detail`` for the rest.
+
+
+class DetailError(serializers.Serializer):
+    detail = serializers.CharField(help_text="What went wrong, in a sentence.")
+
+
+FIELD_ERRORS = OpenApiResponse(
+    response={
+        "type": "object",
+        "description": "Messages per field or query parameter (`non_field_errors` for the "
+        "rest); a request body that cannot be read answers `detail`.",
+        "additionalProperties": {
+            "oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}]
+        },
+    },
+    description="Bad input: every message is under the name of the field it is about.",
+)
+NOT_SIGNED_IN = OpenApiResponse(DetailError, description="No valid session or API token.")
+REFUSED = OpenApiResponse(
+    DetailError, description="Not signed in (session), or not allowed: `detail` says why."
+)
+NOT_FOUND = OpenApiResponse(
+    DetailError, description="No such row among those you may read, or no such page."
+)
+THROTTLED = OpenApiResponse(DetailError, description="Too many requests with this API token.")
+
+
+def list_errors() -> dict:
+    """The error responses of a list: a bad filter (400), not signed in, a page past
+    the end (404)."""
+    return {400: FIELD_ERRORS, 401: NOT_SIGNED_IN, 403: REFUSED, 404: NOT_FOUND, 429: THROTTLED}
+
+
+def one_errors() -> dict:
+    """The error responses of a retrieve: not signed in, not found (also an id outside
+    what the person may read)."""
+    return {401: NOT_SIGNED_IN, 403: REFUSED, 404: NOT_FOUND, 429: THROTTLED}
+
+
+def write_errors() -> dict:
+    """The error responses of a create: bad input (400), refused (403 with the reason)."""
+    return {400: FIELD_ERRORS, 401: NOT_SIGNED_IN, 403: REFUSED, 429: THROTTLED}

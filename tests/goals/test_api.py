@@ -251,7 +251,7 @@ class TestClosedCycle:
 
 
 KR_BAD_INPUT = [
-    ({"start_value": "lots"}, "start_value", "Enter a finite number"),
+    ({"start_value": "lots"}, "start_value", "Enter a number, such as 12.5."),
     ({"start_value": "NaN"}, "start_value", "not NaN or infinity"),
     ({"target_value": "Infinity"}, "target_value", "not NaN or infinity"),
     ({"target_value": "-inf"}, "target_value", "not NaN or infinity"),
