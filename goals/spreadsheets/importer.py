@@ -228,6 +228,9 @@ class _ObjectiveRows:
     instance: Objective | None = None
     blocked: bool = False
     changed: bool = False  # a service must save it
+    # Why the importer may not change this existing objective: a problem only if the
+    # file changes it (an export re-imported whole leaves other teams' rows alone).
+    refusal: tuple[str, str] | None = None  # (column, message)
 
     @property
     def first(self) -> _Row:
@@ -791,12 +794,14 @@ class _Import:
                 continue
             row = objective.first
             if not self.user.is_superuser and objective.team.pk not in self.team_access.leads_over:
-                self.row_problem(
-                    row,
-                    "team",
+                refusal = (
                     f"You can import only into teams you lead (or teams below them), not "
-                    f"into {objective.team.name}.",
+                    f"into {objective.team.name}."
                 )
+                if objective.existing is not None:
+                    objective.refusal = ("team", refusal)
+                    continue
+                self.row_problem(row, "team", refusal)
                 objective.blocked = True
                 continue
             if objective.existing is not None:
@@ -805,8 +810,7 @@ class _Import:
                     self.user, objective.existing, access=self.team_access
                 )
                 if refusal:
-                    self.row_problem(row, "objective", refusal)
-                    objective.blocked = True
+                    objective.refusal = ("objective", refusal)
                     continue
             if objective.owner is not None and (
                 objective.existing is None or objective.existing.owner_id != objective.owner.pk
@@ -857,6 +861,13 @@ class _Import:
                     self.report.counts["objectives_unchanged"] += 1
             for key_result in objective.key_results:
                 self._plan_key_result(objective, key_result)
+        for objective in self.objectives.values():
+            changes_something = objective.changed or any(
+                key_result.changed or key_result.checkin for key_result in objective.key_results
+            )
+            if objective.refusal and changes_something:
+                self.row_problem(objective.first, *objective.refusal)
+                objective.blocked = True
         # Rows blocked by a problem report it instead of an action.
         for row in self.rows:
             if row.bad and row.number in self.outcomes:

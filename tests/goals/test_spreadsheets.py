@@ -753,6 +753,44 @@ def test_lead_may_not_change_an_objective_of_a_team_they_do_not_lead(org):
     assert problems(report) == {(2, "team")}
 
 
+def test_lead_reimporting_a_whole_cycle_export_leaves_other_teams_rows_alone(org):
+    other = factories.ObjectiveFactory(
+        cycle=org.cycle, team=org.sales, owner=org.outsider, title="Sell more"
+    )
+    factories.KeyResultFactory(objective=other, owner=org.outsider, title="Deals signed")
+    run(org, csv_file([row()]), commit=True)
+    exported = export_cycle(cycle=org.cycle, user=org.lead).content
+
+    report = run(org, exported, filename="cycle.xlsx")
+
+    assert report.clean, report.problems
+    assert report.writes == 0
+
+
+def test_lead_changing_another_teams_row_of_an_export_is_refused(org):
+    other = factories.ObjectiveFactory(
+        cycle=org.cycle, team=org.sales, owner=org.outsider, title="Sell more"
+    )
+    factories.KeyResultFactory(objective=other, owner=org.outsider, title="Deals signed")
+    changed = csv_file(
+        [
+            row(
+                team="sales",
+                objective="Sell more",
+                objective_owner="outsider",
+                key_result="Deals signed",
+                key_result_owner="outsider",
+                weight="3",
+            )
+        ]
+    )
+
+    report = run(org, changed)
+
+    assert problems(report) == {(2, "team")}
+    assert "only into teams you lead" in messages(report)
+
+
 # --- Templates ---------------------------------------------------------------------------
 
 
