@@ -8,7 +8,7 @@ from datetime import date
 from django.utils import timezone
 
 from checkins.models import CheckIn
-from goals.access import objective_write_refusal
+from goals.access import CLOSED_CYCLE, objective_write_refusal
 from goals.models import Cycle, KeyResult
 
 
@@ -20,6 +20,8 @@ def checkin_refusal(user, key_result: KeyResult) -> str | None:
     if key_result.progress_source == KeyResult.ProgressSource.ROLLUP:
         return "This key result rolls up from the objectives aligned to it: nothing to enter."
     objective = key_result.objective
+    if objective.cycle.is_closed:
+        return CLOSED_CYCLE
     if key_result.owner_id == user.pk and objective.archived_at is None:
         if objective.cycle.state == Cycle.State.ACTIVE:
             return None

@@ -96,3 +96,23 @@ def webhook_alert(recipient, team, error: str, *, preferences_url: str) -> Messa
         },
     )
     return Message(subject, text, html)
+
+
+def planning(person, cycle, previous, *, carried: int, preferences_url: str) -> Message:
+    """Ask ``person`` to draft their objectives for ``cycle``, which follows ``previous``;
+    ``carried``: how many of their objectives were already carried into it."""
+    subject = f"{cycle.name}: time to draft your objectives"
+    text, html = _render(
+        "planning",
+        {
+            "person": person,
+            "cycle": cycle,
+            "previous": previous,
+            "carried": carried,
+            "cycle_url": absolute(reverse("goals:cycle", args=[cycle.pk])),
+            "create_url": absolute(reverse("goals:objective-create")),
+            "previous_url": previous and absolute(reverse("goals:carry-over", args=[previous.pk])),
+            "preferences_url": preferences_url,
+        },
+    )
+    return Message(subject, text, html)

@@ -188,6 +188,7 @@ class Nudge(models.Model):
         ESCALATION = "escalation", "Stale key result escalation"
         DIGEST = "digest", "Weekly digest"
         WEBHOOK_ALERT = "webhook", "Chat webhook failing"
+        PLANNING = "planning", "Draft your objectives for the next cycle"
 
     class Channel(models.TextChoices):
         EMAIL = "email", "E-mail"

@@ -338,3 +338,49 @@ def _chat(team: Team, kind: str, period: str, message: compose.Message) -> Nudge
         subject=message.subject[:200],
         body=message.text,
     )
+
+
+# Planning the next cycle
+
+
+def plan_planning_reminders(cycle, *, now: dt.datetime, previous=None) -> int:
+    """Ask every active team lead, and every owner of an objective in ``previous`` (the
+    cycle ending; by default the one that ended last before ``cycle`` starts), to draft
+    their objectives for ``cycle``: one e-mail per person per cycle, however often it is
+    planned. Returns how many were new. Four queries, plus two to write."""
+    from goals.models import Cycle
+
+    if previous is None:
+        previous = Cycle.objects.filter(end_date__lt=cycle.start_date).order_by("-end_date").first()
+    owners = Objective.objects.active().filter(cycle=previous).values("owner")
+    leads = Membership.objects.filter(
+        role=Membership.Role.LEAD, team__archived_at__isnull=True
+    ).values("user")
+    people = list(
+        _emailable(User.objects.filter(Q(pk__in=leads) | Q(pk__in=owners))).order_by("pk")
+    )
+    carried = dict(
+        Objective.objects.active()
+        .filter(cycle=cycle, carried_from__isnull=False, owner__in=people)
+        .values_list("owner")
+        .annotate(count=Count("pk"))
+    )
+    rows = [
+        _email(
+            person,
+            Nudge.Kind.PLANNING,
+            f"cycle:{cycle.pk}",
+            "",
+            compose.planning(
+                person,
+                cycle,
+                previous,
+                carried=carried.get(person.pk, 0),
+                preferences_url=links.preferences_url(user_id=person.pk),
+            ),
+        )
+        for person in people
+    ]
+    for row in rows:
+        row.next_attempt_at = now
+    return _write(rows)

@@ -169,3 +169,105 @@ def dependency_respond_refusal(user, dependency, *, access: TeamAccess | None = 
     if team_id in access.member_of or team_id in access.leads_over:
         return None
     return "Only the asked team's members and leads can answer this request."
+
+
+# Closing a cycle and carrying objectives forward.
+
+
+def _leads_company(user, access: TeamAccess) -> bool:
+    """Leads of the company (the root team, or every root team) lead every team."""
+    roots = set(Team.objects.filter(parent__isnull=True).values_list("pk", flat=True))
+    return bool(roots) and roots <= access.leads_over
+
+
+def cycle_close_refusal(user, cycle: Cycle, *, access: TeamAccess | None = None) -> str | None:
+    """Admins and leads of the company team close a cycle, once."""
+    if cycle.is_closed:
+        return "This cycle is already closed."
+    if user.is_superuser or _leads_company(user, _access(user, access)):
+        return None
+    return "Only admins and the company's leads can close a cycle."
+
+
+def carry_over_refusal(
+    user, objective: Objective, *, access: TeamAccess | None = None
+) -> str | None:
+    """Leads carry their teams' (and sub-teams') objectives forward, admins any, once the
+    objective's cycle is closed or has ended."""
+    from django.utils import timezone
+
+    cycle = objective.cycle
+    if not cycle.is_closed and cycle.end_date >= timezone.localdate():
+        return "Objectives are carried forward once their cycle is closed or has ended."
+    if objective.archived_at is not None:
+        return "This objective is archived."
+    if user.is_superuser or objective.team_id in _access(user, access).leads_over:
+        return None
+    return "Only the team's leads and admins can carry its objectives forward."
+
+
+def cycle_next_refusal(user, *, access: TeamAccess | None = None) -> str | None:
+    """Admins and the company's leads open the next cycle (and plan its reminders)."""
+    if user.is_superuser or _leads_company(user, _access(user, access)):
+        return None
+    return "Only admins and the company's leads can create the next cycle."
+
+
+# Grading and reflecting at the end of a cycle.
+
+GRADING_WEEKS = 3
+NOT_YOURS_TO_GRADE = (
+    "Only the key result's owner, the objective's owner, the team's leads and admins can grade it."
+)
+
+
+def grading_opens_on(cycle: Cycle):
+    """Grading opens three weeks before the cycle's last day."""
+    import datetime as dt
+
+    return cycle.end_date - dt.timedelta(weeks=GRADING_WEEKS)
+
+
+def grading_is_open(cycle: Cycle, today=None) -> bool:
+    """Within the grading window: from three weeks before the end until the cycle is
+    closed (after the end date too, as long as nobody closed it)."""
+    from django.utils import timezone
+
+    return not cycle.is_closed and (today or timezone.localdate()) >= grading_opens_on(cycle)
+
+
+def grading_window_refusal(cycle: Cycle, today=None) -> str | None:
+    """Why nobody but an admin grades ``cycle`` today, or None in the window."""
+    if cycle.is_closed:
+        return CLOSED_CYCLE
+    if grading_is_open(cycle, today):
+        return None
+    opens = grading_opens_on(cycle)
+    return f"Grading opens on {opens.day} {opens:%B %Y}, three weeks before the cycle ends."
+
+
+def reflection_refusal(
+    user, objective: Objective, *, today=None, access: TeamAccess | None = None
+) -> str | None:
+    """The objective's writers reflect on it in the grading window; admins any time."""
+    refusal = objective_write_refusal(user, objective, access=access)
+    if refusal is not None or user.is_superuser:
+        return refusal
+    return grading_window_refusal(objective.cycle, today)
+
+
+def grading_refusal(
+    user, key_result: KeyResult, *, today=None, access: TeamAccess | None = None
+) -> str | None:
+    """Why ``user`` may not grade ``key_result`` now, or None when they may.
+
+    The key result's owner and the objective's writers grade in the grading window
+    (``grading_is_open``); admins any time, a closed cycle included."""
+    if key_result.archived_at is not None:
+        return "This key result is archived."
+    refusal = objective_write_refusal(user, key_result.objective, access=access)
+    if refusal == NOT_YOURS:
+        refusal = None if key_result.owner_id == user.pk else NOT_YOURS_TO_GRADE
+    if refusal is not None or user.is_superuser:
+        return refusal
+    return grading_window_refusal(key_result.objective.cycle, today)

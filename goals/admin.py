@@ -15,7 +15,40 @@ from simple_history.admin import SimpleHistoryAdmin
 from alignment.admin import ArchiveAdminMixin, ArchivedListFilter, archived
 from goals import services
 from goals.forms import KeyResultFormBase
-from goals.models import Cycle, Dependency, Initiative, KeyResult, Kpi, KpiReading, Objective
+from goals.models import (
+    Cycle,
+    Dependency,
+    Initiative,
+    KeyResult,
+    Kpi,
+    KpiReading,
+    Objective,
+    Reflection,
+)
+
+
+def closed_to(request: HttpRequest, cycle: Cycle | None) -> bool:
+    """A closed cycle's goals are read-only in the admin too, except for superusers."""
+    return cycle is not None and cycle.is_closed and not request.user.is_superuser
+
+
+class ClosedCycleReadOnly:
+    """Change forms of goals in a closed cycle are read-only for staff who are not
+    superusers (the same rule as pages and API: ``goals.access``)."""
+
+    def cycle_of(self, obj) -> Cycle | None:
+        raise NotImplementedError
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        if obj is not None and closed_to(request, self.cycle_of(obj)):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_add_permission(self, request: HttpRequest, *args) -> bool:
+        obj = args[0] if args else None  # inlines are asked with the parent
+        if obj is not None and closed_to(request, self.cycle_of(obj)):
+            return False
+        return super().has_add_permission(request, *args)
 
 
 @admin.display(description="progress", ordering="progress")
@@ -28,7 +61,7 @@ class KeyResultForm(KeyResultFormBase):
         fields = "__all__"
 
 
-class KeyResultInline(admin.TabularInline):
+class KeyResultInline(ClosedCycleReadOnly, admin.TabularInline):
     model = KeyResult
     form = KeyResultForm
     fields = [
@@ -55,6 +88,9 @@ class KeyResultInline(admin.TabularInline):
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False  # archive the key result from its own page instead
 
+    def cycle_of(self, obj: Objective) -> Cycle:
+        return obj.cycle
+
 
 @admin.register(Cycle)
 class CycleAdmin(SimpleHistoryAdmin):
@@ -64,7 +100,7 @@ class CycleAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Objective)
-class ObjectiveAdmin(ArchiveAdminMixin, SimpleHistoryAdmin):
+class ObjectiveAdmin(ClosedCycleReadOnly, ArchiveAdminMixin, SimpleHistoryAdmin):
     list_display = [
         "title",
         "team",
@@ -90,6 +126,9 @@ class ObjectiveAdmin(ArchiveAdminMixin, SimpleHistoryAdmin):
     readonly_fields = [progress_percent, "created_at", "updated_at"]
     inlines = [KeyResultInline]
 
+    def cycle_of(self, obj: Objective) -> Cycle:
+        return obj.cycle
+
     def save_model(self, request, obj, form, change) -> None:
         services.objective_save(objective=obj)
 
@@ -111,7 +150,7 @@ class ObjectiveAdmin(ArchiveAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(KeyResult)
-class KeyResultAdmin(ArchiveAdminMixin, SimpleHistoryAdmin):
+class KeyResultAdmin(ClosedCycleReadOnly, ArchiveAdminMixin, SimpleHistoryAdmin):
     form = KeyResultForm
     list_display = [
         "title",
@@ -168,6 +207,14 @@ class KeyResultAdmin(ArchiveAdminMixin, SimpleHistoryAdmin):
                 ],
             },
         ),
+        (
+            "Grade",
+            {
+                "description": "Graded on the cycle's grading page, where the reason rule "
+                "and the grading window apply; every change is in the history.",
+                "fields": ["grade", "grade_reason", "graded_at", "graded_by"],
+            },
+        ),
     ]
     readonly_fields = [
         "current_value",
@@ -175,12 +222,19 @@ class KeyResultAdmin(ArchiveAdminMixin, SimpleHistoryAdmin):
         "last_checkin_at",
         "created_at",
         "updated_at",
+        "grade",
+        "grade_reason",
+        "graded_at",
+        "graded_by",
     ]
 
     def save_model(self, request, obj, form, change) -> None:
         services.key_result_save(
             key_result=obj, actor=request.user, reason=form.cleaned_data.get("reason", "")
         )
+
+    def cycle_of(self, obj: KeyResult) -> Cycle:
+        return obj.objective.cycle
 
     def archive(self, obj: KeyResult) -> None:
         services.key_result_archive(key_result=obj)
@@ -191,7 +245,7 @@ class KeyResultAdmin(ArchiveAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Initiative)
-class InitiativeAdmin(ArchiveAdminMixin, SimpleHistoryAdmin):
+class InitiativeAdmin(ClosedCycleReadOnly, ArchiveAdminMixin, SimpleHistoryAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["title", "key_result", "owner", "status", "due_date", archived]
     list_filter = ["status", ArchivedListFilter]
@@ -201,6 +255,9 @@ class InitiativeAdmin(ArchiveAdminMixin, SimpleHistoryAdmin):
     autocomplete_fields = ["key_result", "owner"]
     readonly_fields = ["created_at"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def cycle_of(self, obj: Initiative) -> Cycle:
+        return obj.key_result.objective.cycle
 
 
 class KpiReadingInline(admin.TabularInline):
@@ -303,3 +360,49 @@ class DependencyAdmin(SimpleHistoryAdmin):
         "responded_by",
     ]
     readonly_fields = ["created_at"]
+
+
+@admin.register(Reflection)
+class ReflectionAdmin(SimpleHistoryAdmin):
+    """Reflections are written on the objective's reflection page; here they are read
+    for audit and searched."""
+
+    list_display = ["objective", "objective_cycle", "objective_team", "author", "updated_at"]
+    list_filter = ["objective__cycle", "objective__team"]
+    list_select_related = ["objective__cycle", "objective__team", "author"]
+    search_fields = [
+        "objective__title",
+        "what_changed",
+        "what_worked",
+        "what_did_not",
+        "learned",
+        "next_focus",
+    ]
+    readonly_fields = [
+        "objective",
+        "what_changed",
+        "what_worked",
+        "what_did_not",
+        "learned",
+        "next_focus",
+        "author",
+        "created_at",
+        "updated_at",
+    ]
+
+    @admin.display(description="cycle", ordering="objective__cycle__start_date")
+    def objective_cycle(self, obj: Reflection) -> Cycle:
+        return obj.objective.cycle
+
+    @admin.display(description="team", ordering="objective__team__name")
+    def objective_team(self, obj: Reflection):
+        return obj.objective.team
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import QuerySet
 
 from alignment.models import Team, User
 from goals import access
-from goals.models import Cycle, Initiative, KeyResult, Kpi, KpiReading, Objective
+from goals.models import Cycle, Initiative, KeyResult, Kpi, KpiReading, Objective, Reflection
 from goals.services import GOALPOST_REASON_NEEDED
 
 
@@ -275,3 +277,99 @@ class SpreadsheetUploadForm(NoColonMixin, forms.Form):
         if upload.size > MAX_FILE_BYTES:
             raise ValidationError("The file is larger than 10 MB: split it into several files.")
         return upload
+
+
+GRADE_NOT_A_NUMBER = "Enter a grade from 0.0 to 1.0, like 0.7."
+GRADE_OUT_OF_RANGE = "A grade goes from 0.0 to 1.0."
+GRADE_TOO_PRECISE = "At most two digits after the point, like 0.75."
+
+
+def parse_grade(text: str) -> Decimal:
+    """A typed grade ("0.7", ".75", "1", "0,7") as a decimal with two places, or a
+    ValidationError saying what is wrong."""
+    try:
+        value = Decimal(text.strip().replace(",", "."))
+    except InvalidOperation:
+        raise ValidationError(GRADE_NOT_A_NUMBER, code="invalid") from None
+    if not value.is_finite():  # NaN, Infinity
+        raise ValidationError(GRADE_NOT_A_NUMBER, code="invalid")
+    if not 0 <= value <= 1:
+        raise ValidationError(GRADE_OUT_OF_RANGE, code="range")
+    if value != value.quantize(Decimal("0.01")):
+        raise ValidationError(GRADE_TOO_PRECISE, code="precision")
+    return value.quantize(Decimal("0.01"))
+
+
+class GradeForm(NoColonMixin, forms.Form):
+    """One key result's row of the grading page (prefix ``kr-<pk>``): the grade, pre-filled
+    with the saved grade or the progress rounded to 0.1, and a reason, needed when the
+    grade is more than 0.1 away from the progress. A row left empty is skipped."""
+
+    grade = forms.CharField(
+        required=False, max_length=20, widget=forms.TextInput(attrs=NUMBER_INPUT)
+    )
+    reason = forms.CharField(required=False, max_length=2000, widget=forms.TextInput)
+
+    def __init__(self, *args, key_result: KeyResult, **kwargs):
+        from goals import progress as math
+
+        kwargs.setdefault("prefix", f"kr-{key_result.pk}")
+        grade = key_result.grade
+        kwargs.setdefault(
+            "initial",
+            {
+                "grade": typed_grade(
+                    grade if grade is not None else math.suggested_grade(key_result.progress)
+                ),
+                "reason": key_result.grade_reason,
+            },
+        )
+        super().__init__(*args, **kwargs)
+        self.key_result = key_result
+        self.fields["grade"].label = f"Grade (0.0–1.0) for {key_result.title}"
+        self.fields["reason"].label = f"Why this grade, for {key_result.title}"
+        self.fields["grade"].widget.attrs["size"] = 5
+
+    def clean_grade(self) -> Decimal | None:
+        text = self.cleaned_data["grade"].strip()
+        return parse_grade(text) if text else None
+
+    def clean(self) -> dict:
+        from goals import progress as math
+        from goals.services import grade_reason_needed
+
+        cleaned = super().clean()
+        grade = cleaned.get("grade")
+        if (
+            grade is not None
+            and math.grade_needs_reason(grade, self.key_result.progress)
+            and not cleaned.get("reason", "").strip()
+        ):
+            self.add_error("reason", grade_reason_needed(self.key_result.progress))
+        return cleaned
+
+    @property
+    def is_filled(self) -> bool:
+        return self.cleaned_data.get("grade") is not None
+
+
+def typed_grade(value: Decimal) -> str:
+    """Decimal("0.70") → "0.7", Decimal("1.00") → "1.0": a grade as people write it."""
+    text = f"{value.normalize():f}"
+    return text if "." in text else f"{text}.0"
+
+
+class ReflectionForm(NoColonMixin, forms.ModelForm):
+    """The five questions of an objective's reflection."""
+
+    class Meta:
+        model = Reflection
+        fields = ["what_changed", "what_worked", "what_did_not", "learned", "next_focus"]
+        labels = {
+            "what_changed": "What changed?",
+            "what_worked": "What worked?",
+            "what_did_not": "What didn't work?",
+            "learned": "What did we learn?",
+            "next_focus": "What do we focus on next?",
+        }
+        widgets = {name: forms.Textarea(attrs={"rows": 3}) for name in fields}

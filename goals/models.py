@@ -56,6 +56,15 @@ class Cycle(models.Model):
     start_date = models.DateField()
     end_date = models.DateField()
     state = models.CharField(max_length=10, choices=State.choices, default=State.PLANNING)
+    closed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -157,6 +166,15 @@ class Objective(models.Model):
         blank=True,
         related_name="supported_by",
         help_text="Other objectives this one helps; shown, never counted.",
+    )
+    carried_from = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="carried_into",
+        editable=False,
+        help_text="The objective of an earlier cycle this one carries on.",
     )
     progress = models.FloatField(default=0.0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -284,6 +302,19 @@ class KeyResult(models.Model):
     progress = models.FloatField(default=0.0, editable=False)
     position = models.PositiveIntegerField(default=0)
     last_checkin_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The honest score at the end of the cycle, 0.0–1.0; starts from the progress, and a
+    # grade that departs from it says why. Its changes are kept in the history.
+    grade = models.DecimalField(max_digits=3, decimal_places=2, null=True, blank=True)
+    grade_reason = models.TextField(blank=True)
+    graded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    graded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     archived_at = models.DateTimeField(null=True, blank=True)
@@ -314,6 +345,11 @@ class KeyResult(models.Model):
                 violation_error_message="A milestone goes from 0 (not done) to 1 (done).",
             ),
             progress_is_a_fraction("key_result_progress_fraction"),
+            models.CheckConstraint(
+                condition=Q(grade__isnull=True) | Q(grade__gte=0, grade__lte=1),
+                name="key_result_grade_0_to_1",
+                violation_error_message="A grade goes from 0.0 to 1.0.",
+            ),
         ]
         indexes = [
             # A person's key results (home, weekly check-in page).
@@ -640,3 +676,27 @@ class Dependency(models.Model):
         return (
             f"{self.requesting_objective} needs {self.description[:40]} from {self.providing_team}"
         )
+
+
+class Reflection(models.Model):
+    """What a team learned from an objective at the end of its cycle: read at the team's
+    retrospective, and kept in the lessons library for the cycles after."""
+
+    objective = models.OneToOneField(Objective, on_delete=models.PROTECT, related_name="reflection")
+    what_changed = models.TextField("what changed", blank=True)
+    what_worked = models.TextField("what worked", blank=True)
+    what_did_not = models.TextField("what didn't work", blank=True)
+    learned = models.TextField("what we learned", blank=True)
+    next_focus = models.TextField("what to focus on next", blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reflections"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        ordering = ["-updated_at"]
+
+    def __str__(self) -> str:
+        return f"Reflection on {self.objective}"

@@ -9,6 +9,7 @@ page builds it once and every read below narrows it.
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
@@ -17,21 +18,26 @@ from django.db.models import (
     Avg,
     Case,
     Count,
+    DateField,
     Exists,
+    F,
+    FloatField,
     Min,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
     Subquery,
+    Sum,
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Cast, Coalesce, TruncDate, TruncWeek
 
 from alignment.models import Membership, Team, User
+from goals import calibration
 from goals import progress as math
-from goals.models import Cycle, KeyResult, Kpi, Objective
+from goals.models import Cycle, KeyResult, Kpi, Objective, Reflection
 
 
 def active_cycles() -> list[Cycle]:
@@ -289,3 +295,141 @@ def company_objectives_served(objectives: Iterable[Objective]) -> list[Objective
         if top.team_id == company and top.pk not in served:
             served[top.pk] = top
     return list(served.values())
+
+
+def calibration_rows(
+    visible: QuerySet[Objective], *, team_ids: Collection[int] | None = None
+) -> list[calibration.KeyResultRow]:
+    """The rows ``goals.calibration`` reads: every active key result of the visible,
+    active objectives of closed cycles (of ``team_ids`` only, when given), with the weeks
+    of its cycle in which it was checked in and the mean confidence of those check-ins.
+
+    Two queries, whatever the history: the key results with their objective's kind and
+    team and their cycle's dates; and their check-ins within the cycle grouped by key
+    result and week (counted and summed in the database)."""
+    from checkins.models import CheckIn
+
+    objectives = visible.active().filter(cycle__state=Cycle.State.CLOSED)
+    if team_ids is not None:
+        objectives = objectives.filter(team_id__in=team_ids)
+    key_results = KeyResult.objects.filter(
+        objective__in=objectives.values("pk"), archived_at__isnull=True
+    )
+    rows = list(
+        key_results.order_by("pk").values_list(
+            "pk",
+            "objective__team_id",
+            "owner_id",
+            "objective__kind",
+            "grade",
+            "weight",
+            "objective__cycle__start_date",
+            "objective__cycle__end_date",
+            "progress_source",
+        )
+    )
+    # A check-in counts on its local date, which must fall within its key result's cycle.
+    weeks = (
+        CheckIn.objects.annotate(day=TruncDate("created_at"))
+        .filter(
+            key_result__in=key_results.values("pk"),
+            day__gte=F("key_result__objective__cycle__start_date"),
+            day__lte=F("key_result__objective__cycle__end_date"),
+        )
+        .annotate(week=TruncWeek("day", output_field=DateField()))
+        .order_by()
+        .values("key_result_id", "week")
+        .annotate(checkins=Count("pk"), confidence=Sum("confidence"))
+    )
+    checkin_weeks: dict[int, set[dt.date]] = defaultdict(set)
+    confidence: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for row in weeks:
+        week = row["week"]
+        checkin_weeks[row["key_result_id"]].add(
+            week.date() if isinstance(week, dt.datetime) else week
+        )
+        tally = confidence[row["key_result_id"]]
+        tally[0] += row["checkins"]
+        tally[1] += row["confidence"]
+    result = []
+    for pk, team_id, owner_id, kind, grade, weight, start, end, source in rows:
+        count, total = confidence.get(pk, (0, 0))
+        result.append(
+            calibration.KeyResultRow(
+                key_result_id=pk,
+                team_id=team_id,
+                owner_id=owner_id,
+                kind=kind,
+                grade=grade,
+                weight=weight,
+                cycle_start=start,
+                cycle_end=end,
+                checks_in=source == KeyResult.ProgressSource.CHECKINS,
+                checkin_weeks=frozenset(checkin_weeks.get(pk, ())),
+                mean_confidence=total / count if count else None,
+            )
+        )
+    return result
+
+
+# Objective grades at or above these bounds fall in the progress / delivered bands once
+# rounded to one decimal (0.35 → 0.4, 0.65 → 0.7); the slack absorbs float noise such as
+# 0.34999999999999998, which prints (and so rounds) as 0.35.
+OUTCOME_FLOORS = {math.PROGRESS: 0.35 - 1e-9, math.DELIVERED: 0.65 - 1e-9}
+REFLECTION_TEXTS = ("what_changed", "what_worked", "what_did_not", "learned", "next_focus")
+
+
+def objective_grade_expression() -> Subquery:
+    """An objective's grade in SQL: the weighted mean of its active graded key results'
+    grades (``goals.progress.objective_grade``), NULL when none is graded. Refer to the
+    objective as ``objective`` from the outer query."""
+    graded = (
+        KeyResult.objects.filter(
+            objective=OuterRef("objective"), archived_at__isnull=True, grade__isnull=False
+        )
+        .order_by()
+        .values("objective")
+        .annotate(
+            mean=Sum(Cast("grade", FloatField()) * Cast("weight", FloatField()))
+            / Sum(Cast("weight", FloatField()))
+        )
+        .values("mean")
+    )
+    return Subquery(graded, output_field=FloatField())
+
+
+def lessons(
+    visible: QuerySet[Objective],
+    *,
+    text: str = "",
+    team_ids: Collection[int] | None = None,
+    outcome: str = "",
+) -> QuerySet[Reflection]:
+    """Reflections on the visible, active objectives of closed cycles, newest first,
+    annotated with the objective's ``grade``: those mentioning ``text`` (in an answer or
+    the objective's title), of ``team_ids``, in the ``outcome`` band (missed, progress or
+    delivered). One query per page of results, plus the paginator's count."""
+    reflections = (
+        Reflection.objects.filter(
+            objective__in=visible.active().filter(cycle__state=Cycle.State.CLOSED).values("pk")
+        )
+        .annotate(grade=objective_grade_expression())
+        .select_related("objective__team", "objective__cycle", "author")
+        .order_by("-objective__cycle__end_date", "-updated_at", "-pk")
+    )
+    if text:
+        condition = Q(objective__title__icontains=text)
+        for name in REFLECTION_TEXTS:
+            condition |= Q(**{f"{name}__icontains": text})
+        reflections = reflections.filter(condition)
+    if team_ids is not None:
+        reflections = reflections.filter(objective__team_id__in=team_ids)
+    if outcome == math.MISSED:
+        reflections = reflections.filter(grade__lt=OUTCOME_FLOORS[math.PROGRESS])
+    elif outcome == math.PROGRESS:
+        reflections = reflections.filter(
+            grade__gte=OUTCOME_FLOORS[math.PROGRESS], grade__lt=OUTCOME_FLOORS[math.DELIVERED]
+        )
+    elif outcome == math.DELIVERED:
+        reflections = reflections.filter(grade__gte=OUTCOME_FLOORS[math.DELIVERED])
+    return reflections

@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from alignment import rollup
+from goals import progress as math
 from goals.models import (
     Cycle,
     Dependency,
@@ -20,6 +21,7 @@ from goals.models import (
     Kpi,
     KpiReading,
     Objective,
+    Reflection,
 )
 
 # Key of the PostgreSQL advisory lock that serialises changes to the alignment forest.
@@ -268,3 +270,186 @@ def kpi_record_reading(*, kpi: Kpi, read_on: date, value: Decimal, recorded_by=N
     Kpi.objects.filter(pk=kpi.pk).update(latest_read_on=newest[0], latest_value=newest[1])
     kpi.latest_read_on, kpi.latest_value = newest
     return reading
+
+
+# Closing a cycle and carrying its unfinished objectives forward.
+
+ALREADY_CLOSED = "This cycle is already closed."
+
+
+@transaction.atomic
+def cycle_close(*, cycle: Cycle, actor) -> Cycle:
+    """Close ``cycle``: from now on its goals are read-only (``goals.access``). Closing
+    twice is refused, so ``closed_at``/``closed_by`` keep saying who closed it first."""
+    locked = Cycle.objects.select_for_update().get(pk=cycle.pk)
+    if locked.is_closed:
+        raise ValidationError(ALREADY_CLOSED)
+    locked.state = Cycle.State.CLOSED
+    locked.closed_at = timezone.now()
+    locked.closed_by = actor
+    cycle_save(cycle=locked)
+    cycle.state, cycle.closed_at, cycle.closed_by = locked.state, locked.closed_at, actor
+    return locked
+
+
+@transaction.atomic
+def objective_carry_forward(*, objectives: list[Objective], into: Cycle, actor) -> list[Objective]:
+    """Copy each objective into the cycle ``into``, linked by ``carried_from``.
+
+    The copy keeps team, owner, kind, visibility, title and description; its active key
+    results start where the old ones stand (baseline = old current value, same target).
+    A key result already at its target is done and stays behind (its baseline would
+    equal its target).
+    Alignment is kept only when the parent is carried in the same call (the copy is then
+    aligned to the parent's copy); otherwise the copy starts unaligned. Parents are
+    copied before their children. An objective already carried into ``into`` is refused.
+    """
+    if into.is_closed:
+        raise ValidationError(f"{into} is closed: nothing can be carried into it.")
+    chosen = {objective.pk: objective for objective in objectives}
+    already = set(
+        Objective.objects.filter(carried_from__in=chosen, cycle=into).values_list(
+            "carried_from_id", flat=True
+        )
+    )
+    if already:
+        titles = ", ".join(sorted(chosen[pk].title for pk in already))
+        raise ValidationError(f"Already carried into {into}: {titles}.")
+    key_results: dict[int, list[KeyResult]] = {pk: [] for pk in chosen}
+    for key_result in KeyResult.objects.filter(
+        objective__in=chosen, archived_at__isnull=True
+    ).order_by("position", "pk"):
+        key_results[key_result.objective_id].append(key_result)
+    copies: dict[int, Objective] = {}
+    key_result_copies: dict[int, KeyResult] = {}
+
+    def depth(objective: Objective) -> int:
+        steps, current = 0, objective
+        while current.parent_id in chosen and steps < len(chosen):
+            steps, current = steps + 1, chosen[current.parent_id]
+        return steps
+
+    for objective in sorted(objectives, key=depth):
+        parent_copy = copies.get(objective.parent_id) if objective.parent_id else None
+        parent_key_result = None
+        if parent_copy is not None and objective.parent_key_result_id:
+            parent_key_result = key_result_copies.get(objective.parent_key_result_id)
+        copy = Objective(
+            cycle=into,
+            team_id=objective.team_id,
+            owner_id=objective.owner_id,
+            title=objective.title,
+            description=objective.description,
+            kind=objective.kind,
+            visibility=objective.visibility,
+            parent=parent_copy,
+            parent_key_result=parent_key_result,
+            parent_weight=objective.parent_weight if parent_copy else Decimal(1),
+            carried_from=objective,
+        )
+        new_key_results = []
+        for old in key_results[objective.pk]:
+            if old.progress >= 1.0 or old.current_value == old.target_value:
+                continue
+            new = KeyResult(
+                title=old.title,
+                owner_id=old.owner_id,
+                kind=old.kind,
+                unit=old.unit,
+                start_value=old.current_value,
+                target_value=old.target_value,
+                current_value=old.current_value,
+                weight=old.weight,
+                progress_source=old.progress_source,
+            )
+            key_result_copies[old.pk] = new
+            new_key_results.append(new)
+        objective_create(objective=copy, key_results=new_key_results, actor=actor)
+        copies[objective.pk] = copy
+    return [copies[objective.pk] for objective in objectives]
+
+
+def next_cycle_name(name: str) -> str:
+    """ "2026 Q4" → "2027 Q1", "2027 Q1" → "2027 Q2"; any other name → "<name> (next)"."""
+    import re
+
+    match = re.fullmatch(r"(\d{4}) Q([1-4])", name.strip())
+    if match is None:
+        return f"{name} (next)"
+    year, quarter = int(match[1]), int(match[2])
+    return f"{year + 1} Q1" if quarter == 4 else f"{year} Q{quarter + 1}"
+
+
+@transaction.atomic
+def cycle_create_next(*, cycle: Cycle, actor) -> Cycle:
+    """A cycle in planning as long as ``cycle``, starting the day after it ends."""
+    from datetime import timedelta
+
+    length = cycle.end_date - cycle.start_date
+    start = cycle.end_date + timedelta(days=1)
+    name = next_cycle_name(cycle.name)
+    if Cycle.objects.filter(name=name).exists():
+        raise ValidationError({"name": f"There is already a cycle named {name}."})
+    return cycle_save(
+        cycle=Cycle(
+            name=name, start_date=start, end_date=start + length, state=Cycle.State.PLANNING
+        )
+    )
+
+
+# Grading key results and reflecting on objectives at the end of a cycle.
+
+REFLECTION_FIELDS = ("what_changed", "what_worked", "what_did_not", "learned", "next_focus")
+REFLECTION_EMPTY = "Answer at least one of the questions."
+
+
+def grade_reason_needed(progress: float) -> str:
+    return (
+        f"This grade is more than 0.1 away from the progress ({progress:.0%}): "
+        "say why, so the team can learn from it."
+    )
+
+
+@transaction.atomic
+def key_result_grade(*, key_result: KeyResult, grade: Decimal, reason: str, actor) -> KeyResult:
+    """Grade ``key_result`` 0.0–1.0 (two decimals at most). A grade more than 0.1 away
+    from its progress needs a reason. Who graded and when are kept on the row; every
+    change of grade is kept in its history. Saving the same grade and reason again
+    writes nothing."""
+    reason = reason.strip()
+    if key_result.grade == grade and key_result.grade_reason == reason:
+        return key_result
+    key_result.grade = grade
+    key_result.grade_reason = reason
+    key_result.graded_at = timezone.now()
+    key_result.graded_by = actor
+    key_result.full_clean()
+    if math.grade_needs_reason(grade, key_result.progress) and not reason:
+        raise ValidationError({"grade_reason": grade_reason_needed(key_result.progress)})
+    key_result._change_reason = "Graded"
+    key_result.save(update_fields=["grade", "grade_reason", "graded_at", "graded_by", "updated_at"])
+    return key_result
+
+
+@transaction.atomic
+def reflection_save(*, objective: Objective, author, **texts: str) -> Reflection:
+    """Write (or rewrite) the objective's reflection: what changed, what worked, what
+    didn't, what we learned, what to focus on next. ``author`` is whoever wrote it
+    last; the history keeps earlier versions. Unchanged answers write nothing."""
+    unknown = set(texts) - set(REFLECTION_FIELDS)
+    if unknown:
+        raise TypeError(f"Not a reflection question: {', '.join(sorted(unknown))}")
+    answers = {name: texts.get(name, "").strip() for name in REFLECTION_FIELDS}
+    if not any(answers.values()):
+        raise ValidationError(REFLECTION_EMPTY)
+    reflection = Reflection.objects.select_for_update().filter(
+        objective=objective
+    ).first() or Reflection(objective=objective)
+    if reflection.pk and all(getattr(reflection, k) == v for k, v in answers.items()):
+        return reflection
+    for name, value in answers.items():
+        setattr(reflection, name, value)
+    reflection.author = author
+    reflection.full_clean()
+    reflection.save()
+    return reflection

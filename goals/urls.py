@@ -1,6 +1,6 @@
 from django.urls import path
 
-from goals.views import coach, kpis, objectives, pages, spreadsheets
+from goals.views import calibration, closing, coach, grading, kpis, objectives, pages, spreadsheets
 
 app_name = "goals"
 
@@ -52,4 +52,19 @@ urlpatterns = [
         name="cycle-import-commit",
     ),
     path("import-template/<str:fmt>/", spreadsheets.import_template, name="import-template"),
+    # The end of a cycle: grading, reflecting, the team's retrospective.
+    path("cycles/<int:pk>/grading/", grading.grading, name="grading"),
+    path("objectives/<int:pk>/reflection/", grading.reflection, name="reflection"),
+    path(
+        "cycles/<int:pk>/teams/<slug:slug>/retrospective/",
+        grading.retrospective,
+        name="retrospective",
+    ),
+    # The end of a cycle: closing it, carrying objectives forward, opening the next one.
+    path("cycles/<int:pk>/close/", closing.cycle_close, name="cycle-close"),
+    path("cycles/<int:pk>/carry-over/", closing.carry_over, name="carry-over"),
+    path("cycles/<int:pk>/next/", closing.cycle_next, name="cycle-next"),
+    # Looking back over closed cycles: calibration of targets and forecasts, the lessons.
+    path("calibration/", calibration.calibration_report, name="calibration"),
+    path("lessons/", calibration.lessons, name="lessons"),
 ]

@@ -32,6 +32,7 @@ from goals.models import (
     KeyResult,
     Objective,
     ObjectiveSnapshot,
+    Reflection,
 )
 from goals.seeding.common import SEED_PASSWORD
 from okr_site.portability import (
@@ -87,6 +88,8 @@ def _enrich() -> None:
         corrects=wrong,
         created_at=wrong.created_at + dt.timedelta(hours=1),
     )
+    closed = Objective.objects.filter(cycle__state=Cycle.State.CLOSED).order_by("pk")[0]
+    Objective.objects.filter(pk=active[2].pk).update(carried_from=closed)
     item = ActionItem.objects.order_by("pk")[0]
     ActionItem.objects.create(
         one_on_one=item.one_on_one, text="Still to do", owner=item.owner, carried_from=item
@@ -241,6 +244,30 @@ def test_imported_goals_keep_their_owners_teams_values_progress_and_links(demo, 
     correction = CheckIn.objects.get(corrects__isnull=False)
     assert correction.note == "Typo in the note."
     assert correction.corrects.key_result_id == correction.key_result_id
+
+
+def test_grades_reflections_closing_and_carry_over_survive_the_round_trip(demo, db):
+    document, _ = demo
+    import_organisation(copy.deepcopy(document))
+
+    closed = Cycle.objects.get(state=Cycle.State.CLOSED)
+    assert closed.closed_by.username == "maren"
+    assert closed.closed_at is not None
+    graded = KeyResult.objects.filter(objective__cycle=closed).select_related("graded_by")
+    assert graded and all(kr.grade is not None and kr.graded_by_id for kr in graded)
+    with_reason = next(row for row in document["key_results"] if row["grade_reason"])
+    imported = KeyResult.objects.get(title=with_reason["title"])
+    assert str(imported.grade) == with_reason["grade"]
+    assert imported.grade_reason == with_reason["grade_reason"]
+    assert imported.graded_by.username == with_reason["graded_by"]
+    assert imported.graded_at.isoformat() == with_reason["graded_at"]
+    reflection = Reflection.objects.select_related("objective", "author").get(
+        objective__title="Make unlocking the bike instant"
+    )
+    assert reflection.author.username == "aisha"
+    assert reflection.learned.startswith("Instrument first")
+    carried = Objective.objects.get(carried_from__isnull=False)
+    assert carried.carried_from.cycle == closed
 
 
 def test_imported_people_need_a_password_before_they_sign_in(demo, db, client):

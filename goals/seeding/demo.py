@@ -32,6 +32,7 @@ from alignment.models import Membership, Team, User
 from checkins.models import ActionItem, CheckIn, OneOnOne, WeeklyUpdate
 from checkins.services import checkin_record
 from goals.models import Cycle, Dependency, Initiative, KeyResult, Kpi, Objective
+from goals.progress import suggested_grade
 from goals.seeding import demo_content as content
 from goals.seeding.common import (
     SEED_PASSWORD,
@@ -45,7 +46,13 @@ from goals.seeding.common import (
     weekly_days,
     weekly_values,
 )
-from goals.services import key_result_save, kpi_record_reading, objective_save
+from goals.services import (
+    key_result_grade,
+    key_result_save,
+    kpi_record_reading,
+    objective_save,
+    reflection_save,
+)
 
 M = TypeVar("M", bound=models.Model)
 
@@ -57,11 +64,13 @@ def seed_demo(*, today: date) -> list[str]:
         teams = _teams()
         people = _people(teams)
         quarter = Quarter.containing(today)
-        previous = _cycle(quarter.shifted(-1), today)
+        previous = _cycle(quarter.shifted(-1), today, closed_by=people["maren"])
         active = _cycle(quarter, today)
         _, previous_tracked = _goals(previous, content.PREVIOUS_OBJECTIVES, teams, people)
         objectives, active_tracked = _goals(active, content.ACTIVE_OBJECTIVES, teams, people)
         _record_checkins(previous_tracked + active_tracked, today)
+        if previous.is_closed:
+            _grades_and_reflections(previous, people)
         _kpis(active, teams, people, objectives, today)
         _one_on_ones(active, people, today)
         _dependencies(active, teams, people, objectives)
@@ -142,12 +151,57 @@ def _people(teams: dict[str, Team]) -> dict[str, User]:
     return people
 
 
-def _cycle(quarter: Quarter, today: date) -> Cycle:
+def _cycle(quarter: Quarter, today: date, closed_by: User | None = None) -> Cycle:
+    state = quarter.state_on(today)
+    closed = state == Cycle.State.CLOSED
     return upsert(
         Cycle,
         {"name": quarter.name},
-        {"start_date": quarter.start, "end_date": quarter.end, "state": quarter.state_on(today)},
+        {
+            "start_date": quarter.start,
+            "end_date": quarter.end,
+            "state": state,
+            # Closed by the CEO on the first working morning after the quarter.
+            "closed_at": moment(quarter.end + timedelta(days=1), 10) if closed else None,
+            "closed_by_id": closed_by.pk if closed and closed_by else None,
+        },
     )
+
+
+# --- Grades and reflections of the closed quarter -----------------------------------------
+
+
+def _grades_and_reflections(cycle: Cycle, people: dict[str, User]) -> None:
+    """Every key result of the closed quarter graded by its owner (at its progress
+    rounded to 0.1, or as ``content.GRADE_OVERRIDES`` say, with their reasons), and the
+    reflections of ``content.REFLECTIONS``. Grades are dated the quarter's last day."""
+    titles = {spec.key: spec.title for spec in content.PREVIOUS_OBJECTIVES}
+    overrides = {
+        (titles[spec.objective], spec.key_result): spec for spec in content.GRADE_OVERRIDES
+    }
+    graded_at = moment(cycle.end_date, 16)
+    key_results = KeyResult.objects.filter(
+        objective__cycle=cycle, archived_at__isnull=True
+    ).select_related("objective", "owner")
+    for key_result in key_results.order_by("objective_id", "position", "pk"):
+        override = overrides.get((key_result.objective.title, key_result.position))
+        grade = Decimal(override.grade) if override else suggested_grade(key_result.progress)
+        reason = override.reason if override else ""
+        if key_result.grade == grade and key_result.grade_reason == reason:
+            continue
+        key_result_grade(key_result=key_result, grade=grade, reason=reason, actor=key_result.owner)
+        KeyResult.objects.filter(pk=key_result.pk).update(graded_at=graded_at)
+    objectives = {objective.title: objective for objective in Objective.objects.filter(cycle=cycle)}
+    for spec in content.REFLECTIONS:
+        reflection_save(
+            objective=objectives[titles[spec.objective]],
+            author=people[spec.author],
+            what_changed=spec.what_changed,
+            what_worked=spec.what_worked,
+            what_did_not=spec.what_did_not,
+            learned=spec.learned,
+            next_focus=spec.next_focus,
+        )
 
 
 # --- Goals -----------------------------------------------------------------------------------

@@ -1121,3 +1121,87 @@ NEXT_FOCUS = (
     "Prepare the numbers for the monthly review.",
     "Pair with the team on the top open issue.",
 )
+
+
+# --- The closed quarter's grades and reflections --------------------------------------------
+
+
+@dataclass(frozen=True)
+class GradeSpec:
+    """A grade that departs from the progress, with the owner's reason. Every other key
+    result of the closed quarter is graded at its progress rounded to 0.1."""
+
+    objective: str  # key of a previous-quarter objective
+    key_result: int  # index among its key results
+    grade: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ReflectionSpec:
+    objective: str
+    author: str
+    what_changed: str
+    what_worked: str
+    what_did_not: str
+    learned: str
+    next_focus: str
+
+
+GRADE_OVERRIDES = (
+    GradeSpec(
+        "q-prev-antwerp",
+        0,
+        "0.4",
+        "Seven dealers signed, but three of them only after the quarter's last week, once "
+        "the distribution contract was through; we count what was live by the end.",
+    ),
+    GradeSpec(
+        "q-prev-winter",
+        0,
+        "0.6",
+        "The error rate fell mostly because December was dry; the share we can credit to "
+        "the sealed connectors is smaller than the number suggests.",
+    ),
+)
+
+REFLECTIONS = (
+    ReflectionSpec(
+        "q-prev-unlock",
+        "aisha",
+        what_changed="Unlocking now takes about three seconds for most riders, down from "
+        "more than six; the support queue lost its most common complaint.",
+        what_worked="Measuring every step of the unlock on real phones showed that the "
+        "Bluetooth handshake, not our server, ate most of the time.",
+        what_did_not="We spent three weeks on a server cache that barely moved the median "
+        "before we had the measurements.",
+        learned="Instrument first, optimise second. A median hides the riders on old "
+        "Android phones, who wait the longest.",
+        next_focus="Bring the slowest tenth of unlocks under five seconds.",
+    ),
+    ReflectionSpec(
+        "q-prev-antwerp",
+        "laura",
+        what_changed="Antwerp has its first dealers and a few hundred riders: the model "
+        "works outside the Netherlands, though slower than we planned.",
+        what_worked="Partnering with bike shops that already repair e-bikes; riders trusted "
+        "them from day one.",
+        what_did_not="We planned the launch around a contract we did not control; two "
+        "months went by waiting for signatures.",
+        learned="For a new country, the legal groundwork is the first key result, not an "
+        "assumption behind the others.",
+        next_focus="Grow Antwerp to break-even before opening a second Belgian city.",
+    ),
+    ReflectionSpec(
+        "q-prev-answers",
+        "noah",
+        what_changed="Most riders now hear from us the same morning they write.",
+        what_worked="A shared rota for the first hour of the day cleared the overnight "
+        "backlog before it piled up.",
+        what_did_not="Satisfaction after repairs barely moved: fast answers do not fix a "
+        "slow repair.",
+        learned="Our speed of reply is ours to change; repair quality needs the workshop "
+        "partners at the table.",
+        next_focus="Agree repair times with the workshops and report them weekly.",
+    ),
+)

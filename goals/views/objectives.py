@@ -32,6 +32,7 @@ from goals.forms import (
 )
 from goals.history import objective_history
 from goals.models import Cycle, GoalpostChange, Initiative, KeyResult, Kpi, Objective
+from goals.views import grading
 
 ACTIVE_KPIS = Kpi.objects.filter(archived_at__isnull=True)
 
@@ -92,6 +93,7 @@ def _page_context(request: HttpRequest, objective: Objective) -> dict:
         **_progress_chart(objective, key_results, today),
         "initiative_forms": {kr.pk: _initiative_form(kr) for kr in key_results},
         "people": _people_near(user),
+        "grading": grading.grading_summary(user, objective, key_results),
     }
 
 

@@ -26,6 +26,7 @@ from goals import access, queries
 from goals import progress as math
 from goals.models import Cycle, Objective
 from goals.spreadsheets import import_refusal
+from goals.views import closing
 
 # Check-ins within this many days count towards a cycle's check-in rate, and blockers
 # raised within it are shown on the home page.
@@ -220,6 +221,7 @@ def cycle_overview(request: HttpRequest, pk: int) -> HttpResponse:
         ],
         "recent_days": RECENT_DAYS,
         "can_import": import_refusal(request.user, cycle, team_access=team_access) is None,
+        "end_of_cycle": closing.cycle_end_actions(request.user, cycle, access_=team_access),
     }
     template = "goals/cycle_overview.html"
     if request.htmx:

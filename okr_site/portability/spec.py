@@ -30,6 +30,7 @@ from goals.models import (
     KpiReading,
     Objective,
     ObjectiveSnapshot,
+    Reflection,
 )
 
 FORMAT = "waymark-organisation"
@@ -59,7 +60,7 @@ class Section:
         return {
             name: section_of(field.related_model)
             for name, field in self.fields.items()
-            if field.many_to_one
+            if field.many_to_one or field.one_to_one
         }
 
     @cached_property
@@ -115,7 +116,12 @@ SECTIONS: tuple[Section, ...] = (
         key="slug",
     ),
     Section("memberships", Membership, ("user", "team", "role")),
-    Section("cycles", Cycle, ("name", "start_date", "end_date", "state"), key="name"),
+    Section(
+        "cycles",
+        Cycle,
+        ("name", "start_date", "end_date", "state", "closed_at", "closed_by"),
+        key="name",
+    ),
     Section(
         "objectives",
         Objective,
@@ -131,6 +137,7 @@ SECTIONS: tuple[Section, ...] = (
             "parent_key_result",
             "parent_weight",
             "supports",
+            "carried_from",
             "progress",
             "created_at",
             "updated_at",
@@ -156,11 +163,30 @@ SECTIONS: tuple[Section, ...] = (
             "progress",
             "position",
             "last_checkin_at",
+            "grade",
+            "grade_reason",
+            "graded_at",
+            "graded_by",
             "created_at",
             "updated_at",
             "archived_at",
         ),
         key=ID,
+    ),
+    Section(
+        "reflections",
+        Reflection,
+        (
+            "objective",
+            "what_changed",
+            "what_worked",
+            "what_did_not",
+            "learned",
+            "next_focus",
+            "author",
+            "created_at",
+            "updated_at",
+        ),
     ),
     Section(
         "initiatives",

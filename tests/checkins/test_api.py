@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 
 from checkins.models import CheckIn
 from checkins.services import checkin_record
+from goals.access import CLOSED_CYCLE
 from goals.models import CONFIDENCE_MESSAGE, Cycle, KeyResult, Objective
 from tests import factories
 
@@ -180,7 +181,7 @@ class TestCreate:
             URL, {"key_result": goals["public_kr"].pk, "value": 30, "confidence": 5}
         )
         assert response.status_code == 403
-        assert response.json() == {"detail": "Check-ins are recorded in active cycles only."}
+        assert response.json() == {"detail": CLOSED_CYCLE}
 
     def test_rolled_up_key_result_takes_no_check_in(self, org, goals, api):
         KeyResult.objects.filter(pk=goals["public_kr"].pk).update(

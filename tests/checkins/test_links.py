@@ -172,7 +172,7 @@ class TestCheckInLink:
         url = link_for(org.owner, krs)
 
         html = client.get(url).content.decode()
-        assert "Check-ins are recorded in active cycles only." in html
+        assert "This cycle is closed: its goals are read-only." in html
         assert f'name="kr-{krs[0].pk}-value"' not in html
         client.post(url, {**row(krs[0], "10", "7"), **week()})
 

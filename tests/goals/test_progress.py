@@ -112,3 +112,66 @@ def test_both_reasons_are_given():
 )
 def test_confidence_bands(confidence, band):
     assert math.confidence_band(confidence) == band
+
+
+# --- Grading ------------------------------------------------------------------------------
+
+
+def test_objective_grade_is_the_weighted_mean_of_graded_key_results():
+    # (0.4 * 1 + 1.0 * 3) / 4 = 0.85
+    assert math.objective_grade([(Decimal("0.4"), 1), (Decimal("1.0"), Decimal(3))]) == (
+        pytest.approx(0.85)
+    )
+    # Equal weights: (0.3 + 0.6 + 0.9) / 3 = 0.6
+    assert math.objective_grade([(0.3, 1), (0.6, 1), (0.9, 1)]) == pytest.approx(0.6)
+
+
+def test_objective_grade_leaves_out_ungraded_key_results_and_says_it_is_partial():
+    rows = [(Decimal("0.5"), 1), (None, 5)]
+    assert math.objective_grade(rows) == pytest.approx(0.5)
+    assert math.grading_is_partial(rows)
+    assert not math.grading_is_partial([(Decimal("0.5"), 1)])
+    assert not math.grading_is_partial([(None, 1)])
+
+
+def test_objective_grade_is_none_when_nothing_is_graded():
+    assert math.objective_grade([]) is None
+    assert math.objective_grade([(None, 1), (None, 2)]) is None
+
+
+@pytest.mark.parametrize(
+    ("grade", "band"),
+    [
+        (0, "missed"),
+        (Decimal("0.3"), "missed"),
+        (Decimal("0.34"), "missed"),
+        (Decimal("0.35"), "progress"),  # rounds half up to 0.4
+        (0.6, "progress"),
+        (Decimal("0.64"), "progress"),
+        (Decimal("0.65"), "delivered"),
+        (1, "delivered"),
+        (None, None),
+    ],
+)
+def test_grade_band_by_the_grade_rounded_to_one_decimal(grade, band):
+    assert math.grade_band(grade) == band
+
+
+def test_verdicts_for_committed_and_aspirational_objectives():
+    assert math.grade_verdict("committed", Decimal("0.9")) == "deserves an explanation"
+    assert math.grade_verdict("committed", 0.999) is None  # 1.00 to two decimals
+    assert math.grade_verdict("committed", Decimal("1.0")) is None
+    assert math.grade_verdict("aspirational", Decimal("0.7")) == "a good result"
+    assert math.grade_verdict("aspirational", Decimal("0.6")) is None
+    assert math.grade_verdict("committed", None) is None
+
+
+def test_suggested_grade_and_reason_rule():
+    assert math.suggested_grade(0.85) == Decimal("0.9")
+    assert math.suggested_grade(0.04) == Decimal("0.0")
+    assert math.suggested_grade(1.0) == Decimal("1.0")
+    # Exactly 0.1 away is still fine; more needs a reason (no float noise: 0.6 - 0.5).
+    assert not math.grade_needs_reason(Decimal("0.6"), 0.5)
+    assert not math.grade_needs_reason(Decimal("0.4"), 0.5)
+    assert math.grade_needs_reason(Decimal("0.61"), 0.5)
+    assert math.grade_needs_reason(Decimal("0.3"), 0.64)
