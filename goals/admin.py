@@ -7,13 +7,16 @@ else. Goals with history use django-simple-history's admin (who changed what, wh
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
 from alignment.admin import ArchiveAdminMixin, ArchivedListFilter, archived
 from goals import services
+from goals.access import CLOSED_CYCLE
 from goals.forms import KeyResultFormBase
 from goals.models import (
     Cycle,
@@ -49,6 +52,41 @@ class ClosedCycleReadOnly:
         if obj is not None and closed_to(request, self.cycle_of(obj)):
             return False
         return super().has_add_permission(request, *args)
+
+    def get_form(self, request: HttpRequest, obj=None, change=False, **kwargs):
+        """Adding a goal into a closed cycle is refused like changing one."""
+        form = super().get_form(request, obj, change=change, **kwargs)
+        cycle_of = self.cycle_of
+
+        class RefusesClosedCycles(form):
+            def _post_clean(self) -> None:
+                super()._post_clean()
+                try:
+                    cycle = cycle_of(self.instance)
+                except ObjectDoesNotExist:  # the parent row is missing: its field says so
+                    return
+                if closed_to(request, cycle):
+                    self.add_error(None, CLOSED_CYCLE)
+
+        return RefusesClosedCycles
+
+    def _open_rows(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        closed = [obj.pk for obj in queryset if closed_to(request, self.cycle_of(obj))]
+        if closed:
+            self.message_user(
+                request,
+                f"{len(closed)} selected in a closed cycle left as they are: {CLOSED_CYCLE}",
+                messages.WARNING,
+            )
+        return queryset.exclude(pk__in=closed)
+
+    @admin.action(description="Archive selected %(verbose_name_plural)s")
+    def archive_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        super().archive_selected(request, self._open_rows(request, queryset))
+
+    @admin.action(description="Restore selected %(verbose_name_plural)s")
+    def restore_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        super().restore_selected(request, self._open_rows(request, queryset))
 
 
 @admin.display(description="progress", ordering="progress")

@@ -596,3 +596,41 @@ def test_admin_change_forms_stay_editable_for_superusers_in_a_closed_cycle(org, 
     objective, _, _ = closed
     page = login(org.admin).get(reverse("admin:goals_objective_change", args=[objective.pk]))
     assert page.context["has_change_permission"] is True
+
+
+def test_admin_refuses_staff_adding_an_objective_into_a_closed_cycle(org, closed, staff, login):
+    before = Objective.objects.count()
+    response = login(staff).post(
+        reverse("admin:goals_objective_add"),
+        {
+            "cycle": org.cycle.pk,
+            "team": org.product.pk,
+            "owner": org.owner.pk,
+            "title": "Sneaked in",
+            "kind": "committed",
+            "visibility": "public",
+            "parent_weight": "1",
+            "key_results-TOTAL_FORMS": "0",
+            "key_results-INITIAL_FORMS": "0",
+        },
+    )
+
+    assert response.status_code == 200
+    assert CLOSED_CYCLE in response.content.decode()
+    assert Objective.objects.count() == before
+
+
+def test_admin_archive_action_leaves_a_closed_cycles_goals_alone_for_staff(
+    org, closed, staff, login
+):
+    objective, _, _ = closed
+    staff.user_permissions.add(Permission.objects.get(codename="delete_objective"))
+    response = login(staff).post(
+        reverse("admin:goals_objective_changelist"),
+        {"action": "archive_selected", "_selected_action": [objective.pk]},
+        follow=True,
+    )
+
+    assert CLOSED_CYCLE in response.content.decode()
+    objective.refresh_from_db()
+    assert objective.archived_at is None
