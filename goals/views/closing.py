@@ -94,15 +94,15 @@ def cycle_close(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _grade(key_results: list[KeyResult]) -> float | None:
+def _full_grade(objective: Objective) -> float | None:
     """The objective's grade once every active key result has one, else None."""
-    if not key_results or any(kr.grade is None for kr in key_results):
-        return None
-    return math.weighted_mean((float(kr.grade), kr.weight) for kr in key_results)
+    rows = [(kr.grade, kr.weight) for kr in objective.active_key_results]
+    return None if math.grading_is_partial(rows) else math.objective_grade(rows)
 
 
 def _unfinished(objective: Objective) -> bool:
-    grade = _grade(objective.active_key_results)
+    """Below 1.0 by its grade once fully graded, else by its progress."""
+    grade = _full_grade(objective)
     return (grade if grade is not None else objective.progress) < 1.0
 
 
@@ -133,7 +133,7 @@ def _carry_rows(user, cycle: Cycle, team_access) -> list[dict]:
         if access.carry_over_refusal(user, objective, access=team_access) is None and (
             objective.copies or _unfinished(objective)
         ):
-            objective.grade = _grade(objective.active_key_results)
+            objective.grade = _full_grade(objective)
             teams[objective.team.name].append(objective)
     return [{"team": name, "objectives": rows} for name, rows in teams.items()]
 
