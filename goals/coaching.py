@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from django.db.models import Avg, Count, Prefetch, Q
+from django.db.models import Avg, Count, Prefetch
 from django.http import QueryDict
 from django.utils import timezone
 
@@ -157,12 +157,17 @@ def cycle_report(objectives, cycle: Cycle) -> list[TeamReport]:
         .values_list("team", "n")
     )
     parents = dict(Team.objects.filter(pk__in=counts).values_list("pk", "parent_id"))
+    # The team's graded key results of closed cycles (the calibration report's measure).
     past = {
-        row["team"]: row
-        for row in Objective.objects.active()
-        .filter(cycle__state=Cycle.State.CLOSED)
-        .values("team")
-        .annotate(mean=Avg("progress"), graded=Count("pk", filter=Q(progress__isnull=False)))
+        row["objective__team"]: row
+        for row in KeyResult.objects.filter(
+            archived_at__isnull=True,
+            objective__archived_at__isnull=True,
+            objective__cycle__state=Cycle.State.CLOSED,
+            grade__isnull=False,
+        )
+        .values("objective__team")
+        .annotate(mean=Avg("grade"), graded=Count("pk"))
     }
     by_team: dict[int, TeamReport] = {}
     for objective in rows:

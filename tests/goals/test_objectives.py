@@ -3,6 +3,7 @@ htmx fragments)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -395,6 +396,22 @@ class TestCoach:
         html = login(org.lead).get(reverse("goals:coach-report", args=[org.cycle.pk])).content
         assert "1 key result: add at least 2." in html.decode()
         assert "Product" in html.decode()
+
+
+def test_coach_report_calls_a_team_timid_from_its_past_grades(org, login, objective):
+    past = factories.CycleFactory(
+        name="2026 Q3",
+        start_date=dt.date(2026, 7, 1),
+        end_date=dt.date(2026, 9, 30),
+        state=Cycle.State.CLOSED,
+    )
+    old = factories.ObjectiveFactory(cycle=past, team=org.product, owner=org.owner)
+    # Progress says nothing here: the grades are what the team gave itself.
+    factories.KeyResultFactory.create_batch(4, objective=old, grade=Decimal("1.0"))
+
+    html = login(org.lead).get(reverse("goals:coach-report", args=[org.cycle.pk])).content
+
+    assert "targets may be too timid" in html.decode()
 
 
 @pytest.mark.parametrize(
