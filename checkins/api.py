@@ -27,12 +27,12 @@ from checkins.services import checkin_record
 from goals.access import refuse
 from goals.filters import IdFilter
 from goals.models import CONFIDENCE_MESSAGE, KeyResult, Objective
-from okr_site.api import ListFiltersOnly, Number, list_errors, one_errors, write_errors
+from okr_site.api import Id, ListFiltersOnly, Number, list_errors, one_errors, write_errors
 
 NO_SUCH_KEY_RESULT = "No such key result."
 
 
-class ReadableKeyResultField(serializers.PrimaryKeyRelatedField):
+class ReadableKeyResultField(Id):
     """The id of a key result whose objective the person may read. Any other id (none,
     or another team's private one) is "no such key result": it reveals nothing."""
 
@@ -47,12 +47,6 @@ class ReadableKeyResultField(serializers.PrimaryKeyRelatedField):
         return KeyResult.objects.filter(objective__in=readable).select_related(
             "objective__cycle", "owner"
         )
-
-    def to_internal_value(self, data):
-        # A float would be truncated to an id by the lookup ("1.9" → key result 1).
-        if isinstance(data, float) and not data.is_integer():
-            self.fail("incorrect_type", data_type=type(data).__name__)
-        return super().to_internal_value(data)
 
 
 class CheckInSerializer(serializers.ModelSerializer):

@@ -41,7 +41,7 @@ from goals.models import (
     KpiReading,
     Objective,
 )
-from okr_site.api import NOT_FOUND, Number, list_errors, one_errors, write_errors
+from okr_site.api import NOT_FOUND, Id, Number, list_errors, one_errors, write_errors
 
 ACTIVE_PEOPLE = User.objects.filter(is_active=True)
 ACTIVE_TEAMS = Team.objects.filter(archived_at__isnull=True)
@@ -52,15 +52,6 @@ ARCHIVED_INITIATIVE = "This initiative is archived; an admin can restore it."
 
 
 # --- What the serializers share ------------------------------------------------------------
-
-
-class Id(serializers.PrimaryKeyRelatedField):
-    """A related row's id. A fraction is refused: the lookup would truncate 1.9 to 1."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, float) and not data.is_integer():
-            self.fail("incorrect_type", data_type="fraction")
-        return super().to_internal_value(data)
 
 
 class GoalSerializer(serializers.ModelSerializer):

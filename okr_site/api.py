@@ -37,6 +37,15 @@ class Number(serializers.DecimalField):
         return super().to_internal_value(data)
 
 
+class Id(serializers.PrimaryKeyRelatedField):
+    """A related row's id. A fraction is refused: the lookup would truncate 1.9 to 1."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, float) and not data.is_integer():
+            self.fail("incorrect_type", data_type="fraction")
+        return super().to_internal_value(data)
+
+
 class ListFiltersOnly:
     """Query-string filters narrow lists; an id names its row whatever they say (a
     deactivated person, say: the owner of an old key result)."""
