@@ -6,9 +6,13 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1:8000
 # Where bench-nudges runs: DATABASE_URL when set, else the L tier's own database.
 BENCH_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/waymark_scale_l)
+# make bench: each tier in its own PostgreSQL database, built once and then reused.
+BENCH_SERVER ?= postgres://postgres@127.0.0.1:5432
+BENCH_ENV := DEBUG=false SECRET_KEY=benchmark-only-not-secret
+BENCH_REPEAT ?= 20
 
 .PHONY: help install run serve migrate demo test lint format worker beat nudges seed-scale \
-	bench-nudges compose-config clean
+	bench bench-nudges compose-config clean
 
 help:
 	@echo "make run     set up .venv, migrate, load the demo company and serve on http://$(HOST)"
@@ -16,6 +20,8 @@ help:
 	@echo "make worker / make beat   Celery worker and scheduler (needs REDIS_URL)"
 	@echo "make nudges  without Redis: plan and send due reminders and digests every 5 minutes"
 	@echo "make seed-scale TIER=S|M|L   a generated organisation for benchmarks"
+	@echo "make bench   build (once) the S and L tiers on PostgreSQL and time every page,"
+	@echo "             API list and job against its floor (docs/performance.md)"
 	@echo "make bench-nudges [AT=2026-12-07T09:00] [REPEAT=3]   a check-in day for the whole"
 	@echo "             organisation (DATABASE_URL, else $(BENCH_DATABASE_URL))"
 
@@ -74,6 +80,19 @@ bench-nudges: install
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py migrate --noinput
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py bench_nudges \
 		--repeat $(or $(REPEAT),3) $(if $(AT),--at $(AT))
+
+bench: install
+	$(BENCH_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	@for tier in S L; do \
+		url=$(BENCH_SERVER)/waymark_scale_$$(echo $$tier | tr SL sl); \
+		$(BIN)/python -m okr_site.bench.database $$url || exit 1; \
+		DATABASE_URL=$$url $(BIN)/python manage.py migrate --noinput --verbosity 0 || exit 1; \
+		DATABASE_URL=$$url $(BIN)/python manage.py seed_scale --tier $$tier || exit 1; \
+	done
+	DATABASE_URL=$(BENCH_SERVER)/waymark_scale_s $(BENCH_ENV) $(BIN)/python manage.py bench \
+		--label S --repeat $(BENCH_REPEAT) --save var/bench/S.json
+	DATABASE_URL=$(BENCH_SERVER)/waymark_scale_l $(BENCH_ENV) $(BIN)/python manage.py bench \
+		--label L --repeat $(BENCH_REPEAT) --compare var/bench/S.json --save var/bench/L.json
 
 compose-config:
 	SECRET_KEY=compose-config-check docker-compose config --quiet

@@ -53,6 +53,9 @@ class TeamAccess:
 
     member_of: frozenset[int]
     leads_over: frozenset[int]  # teams the person leads, and every team below them
+    # Leads every top-level team, so reads every team's private goals: queries can skip
+    # the filter instead of passing every team id of a large organisation.
+    every_team: bool = False
 
     @property
     def readable_private(self) -> frozenset[int]:
@@ -65,8 +68,10 @@ def team_access_for(user: User) -> TeamAccess:
     member_of = frozenset(team_id for team_id, _ in memberships)
     led = [team_id for team_id, role in memberships if role == Membership.Role.LEAD]
     leads_over: set[int] = set(led)
+    every_team = False
     if led:
         tree = TeamTree.load()
         for team_id in led:
             leads_over |= tree.descendants(team_id)
-    return TeamAccess(member_of=member_of, leads_over=frozenset(leads_over))
+        every_team = set(tree.children_of.get(None, [])) <= leads_over
+    return TeamAccess(member_of=member_of, leads_over=frozenset(leads_over), every_team=every_team)

@@ -52,13 +52,13 @@ ROLLUP_PROGRESS = _weighted_mean(
 )
 
 
-def refresh_upwards(objective_ids: Iterable[int] | None) -> None:
-    """Recompute these objectives (all of them for ``None``), then everything above them
-    that counts them. Each pass climbs one level; an objective is recomputed again
+def refresh_upwards(objective_ids: Iterable[int] | QuerySet[Objective]) -> None:
+    """Recompute these objectives (ids, or a queryset of them), then everything above
+    them that counts them. Each pass climbs one level; an objective is recomputed again
     whenever one of its children changed, so after as many passes as the forest is deep
     every number is right."""
-    pending = Objective.objects.all() if objective_ids is None else None
-    ids = None if objective_ids is None else set(objective_ids)
+    pending = objective_ids if isinstance(objective_ids, QuerySet) else None
+    ids = None if pending is not None else set(objective_ids)
     for _level in range(MAX_DEPTH):
         objectives = pending if pending is not None else Objective.objects.filter(pk__in=ids)
         if ids is not None and not ids:
@@ -87,11 +87,17 @@ def refresh_key_results_upwards(key_result_ids: set[int]) -> None:
     refresh_upwards(set(key_results.values_list("objective_id", flat=True)))
 
 
-def recompute_all() -> int:
-    """Recompute every objective and roll-up key result (repair). Check-in key results
-    keep the progress their current value gives. Returns how many objectives exist."""
-    refresh_upwards(None)
-    return Objective.objects.count()
+def recompute_all(*, closed_too: bool = False) -> int:
+    """Recompute every objective and roll-up key result of the cycles not yet closed, or
+    of every cycle with ``closed_too`` (a closed cycle is read-only: its numbers stay as
+    they were when it closed, and the nightly repair need not read it). Check-in key
+    results keep the progress their current value gives. Returns how many objectives
+    were recomputed."""
+    objectives = Objective.objects.all()
+    if not closed_too:
+        objectives = objectives.exclude(cycle__state=Cycle.State.CLOSED)
+    refresh_upwards(objectives)
+    return objectives.count()
 
 
 def take_snapshots(*, day: date) -> int:

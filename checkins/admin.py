@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from checkins.models import ActionItem, CheckIn, Nudge, OneOnOne, WeeklyUpdate
 from checkins.services import checkin_record
 from checkins.tasks import nudge_tick, run_nudges
+from okr_site.paging import EstimatedCountPaginator
 
 # The admins below that are autocomplete targets select_related in get_queryset rather
 # than list_select_related: autocomplete results show ``__str__``, which reads those too.
@@ -40,8 +41,13 @@ class WeeklyUpdateAdmin(admin.ModelAdmin):
 @admin.register(CheckIn)
 class CheckInAdmin(admin.ModelAdmin):
     list_display = ["created_at", "key_result", "author", "value", "confidence", "blocked"]
-    list_filter = ["key_result__objective__cycle", "key_result__objective__team"]
+    # Millions of rows: no exact count of the whole table, no date drill-down (it reads
+    # every row's date) and no list of every team (search finds a team by name).
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    list_filter = ["key_result__objective__cycle", ("created_at", admin.DateFieldListFilter)]
     search_fields = [
+        "key_result__objective__team__name",
         "key_result__title",
         "author__username",
         "author__first_name",
@@ -49,7 +55,6 @@ class CheckInAdmin(admin.ModelAdmin):
         "note",
         "blocker",
     ]
-    date_hierarchy = "created_at"
     autocomplete_fields = ["key_result", "author", "weekly_update", "corrects"]
     fields = [
         "key_result",
@@ -166,6 +171,8 @@ class NudgeAdmin(admin.ModelAdmin):
     ]
     list_filter = ["kind", "state", "channel", PeriodFilter]
     list_select_related = ["recipient", "team"]
+    paginator = EstimatedCountPaginator  # a row per person and week: it grows without end
+    show_full_result_count = False
     search_fields = [
         "recipient__username",
         "recipient__email",

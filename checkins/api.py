@@ -27,7 +27,15 @@ from checkins.services import checkin_record
 from goals.access import refuse
 from goals.filters import IdFilter
 from goals.models import CONFIDENCE_MESSAGE, KeyResult, Objective
-from okr_site.api import Id, ListFiltersOnly, Number, list_errors, one_errors, write_errors
+from okr_site.api import (
+    HistoryPagination,
+    Id,
+    ListFiltersOnly,
+    Number,
+    list_errors,
+    one_errors,
+    write_errors,
+)
 
 NO_SUCH_KEY_RESULT = "No such key result."
 
@@ -155,8 +163,10 @@ class CheckInViewSet(
     mixins.CreateModelMixin,
     viewsets.GenericViewSet,
 ):
-    """Check-ins of the key results whose objective the person may read."""
+    """Check-ins of the key results whose objective the person may read, newest first;
+    pages carry ``next`` and ``previous`` but no ``count`` (the history only grows)."""
 
+    pagination_class = HistoryPagination
     serializer_class = CheckInSerializer
     filterset_class = CheckInFilter
     ordering_fields = ["created_at", "id"]

@@ -501,7 +501,8 @@ class KeyResultViewSet(ArchivingViewSet):
     serializer_class = KeyResultSerializer
     filterset_class = KeyResultFilter
     ordering_fields = ["title", "progress", "position", "last_checkin_at", "id"]
-    ordering = ["objective", "position", "id"]
+    # By the objective's id, not its ordering (cycle, team…): no join just to sort.
+    ordering = ["objective_id", "position", "id"]
 
     def get_queryset(self):
         readable = Objective.objects.visible_to(self.request.user).values("pk")

@@ -108,6 +108,8 @@ class ObjectiveQuerySet(models.QuerySet):
             from alignment.queries import team_access_for
 
             access = team_access_for(user)
+        if access.every_team:
+            return self
         return self.filter(
             Q(visibility=Objective.Visibility.PUBLIC)
             | Q(owner=user)

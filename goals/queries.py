@@ -126,6 +126,10 @@ class TeamSummary:
         return self.checked_in / self.key_results if self.key_results else None
 
 
+# A cycle overview lists this many teams; a large organisation narrows it by team.
+TEAMS_SHOWN = 50
+
+
 @dataclass
 class CycleOverview:
     teams: list[TeamSummary]
@@ -143,6 +147,14 @@ class CycleOverview:
     @property
     def checkin_rate(self) -> float | None:
         return self.checked_in / self.key_results if self.key_results else None
+
+    @property
+    def shown_teams(self) -> list[TeamSummary]:
+        return self.teams[:TEAMS_SHOWN]
+
+    @property
+    def more_teams(self) -> int:
+        return max(len(self.teams) - TEAMS_SHOWN, 0)
 
 
 def cycle_overview(

@@ -14,12 +14,61 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, pagination, serializers
+from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 
 class Pagination(pagination.PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
+
+
+class HistoryPagination(Pagination):
+    """Page numbers without a total, for history that grows without end (check-ins).
+    Counting every matching row would cost a scan that grows year after year; fetching
+    one row more than the page tells whether there is a next one."""
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.request = request
+        size = self.get_page_size(request)
+        try:
+            self.number = int(request.query_params.get(self.page_query_param, 1))
+        except ValueError:
+            self.number = 0
+        if self.number < 1:
+            raise exceptions.NotFound("Invalid page.")
+        start = (self.number - 1) * size
+        rows = list(queryset[start : start + size + 1])
+        if not rows and self.number > 1:
+            raise exceptions.NotFound("Invalid page.")
+        self.has_next = len(rows) > size
+        return rows[:size]
+
+    def get_next_link(self) -> str | None:
+        if not self.has_next:
+            return None
+        url = self.request.build_absolute_uri()
+        return replace_query_param(url, self.page_query_param, self.number + 1)
+
+    def get_previous_link(self) -> str | None:
+        if self.number == 1:
+            return None
+        url = self.request.build_absolute_uri()
+        if self.number == 2:
+            return remove_query_param(url, self.page_query_param)
+        return replace_query_param(url, self.page_query_param, self.number - 1)
+
+    def get_paginated_response(self, data) -> Response:
+        return Response(
+            {"next": self.get_next_link(), "previous": self.get_previous_link(), "results": data}
+        )
+
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        full = super().get_paginated_response_schema(schema)
+        full["required"] = ["results"]
+        del full["properties"]["count"]
+        return full
 
 
 class Number(serializers.DecimalField):

@@ -238,7 +238,7 @@ def test_imported_goals_keep_their_owners_teams_values_progress_and_links(demo, 
     assert child.created_at.isoformat() == original["created_at"]
     # The stored progress is what the roll-up computes: recomputing changes nothing.
     before = dict(Objective.objects.values_list("pk", "progress"))
-    rollup.recompute_all()
+    rollup.recompute_all(closed_too=True)
     after = dict(Objective.objects.values_list("pk", "progress"))
     assert after == pytest.approx(before)
     correction = CheckIn.objects.get(corrects__isnull=False)

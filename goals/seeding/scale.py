@@ -222,7 +222,7 @@ class _Build:
             else:
                 _insert_checkins(self._checkin_rows())
         with self.phase("roll-up"):
-            rollup.recompute_all()
+            rollup.recompute_all(closed_too=True)
             for cycle in self.cycles:
                 date_goals_to_planning(cycle)
 

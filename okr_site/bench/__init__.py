@@ -1,0 +1,1 @@
+"""Benchmarks and the load test: figures measured in one run, as ratios."""
