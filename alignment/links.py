@@ -241,13 +241,15 @@ class ObjectiveLinks:
         return [group for group in groups if group[1]]
 
 
-def objective_links(user: User, objective: Objective) -> ObjectiveLinks:
+def objective_links(
+    user: User, objective: Objective, *, team_access: TeamAccess | None = None
+) -> ObjectiveLinks:
     """The links section of ``objective``'s page, for ``user``. At most eight queries,
     whatever the number of links: the reader's team access (one or two), the parent,
     what it supports, what supports it, its dependencies, the objectives that could
     deliver the requests the reader may answer, and the team tree for a lead who is not
     a writer (to know whether they lead a team below)."""
-    team_access = team_access_for(user)
+    team_access = team_access or team_access_for(user)
     visible = Objective.objects.visible_to(user, access=team_access)
     parent, served = None, None
     if objective.parent_id:

@@ -5,7 +5,9 @@ roll-up mode takes its progress from the active objectives aligned to it (weight
 their ``parent_weight``), so a change climbs: key result → objective → parent key result
 → parent objective → … Each level is two UPDATE statements computed by the database
 (correlated aggregates), whatever the number of rows: no row is loaded into Python.
-The same formulas as ``goals.progress``; tests check the two agree.
+The same formulas as ``goals.progress``; tests check the two agree. With its progress,
+an objective's row keeps its key results' lowest confidence and oldest check-in, which
+say whether it needs attention.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from django.db.models import F, FloatField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models import F, FloatField, Min, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Cast, Coalesce, Greatest, Least
 
 from goals.models import Cycle, KeyResult, Objective, ObjectiveSnapshot
@@ -45,6 +47,24 @@ OBJECTIVE_PROGRESS = _weighted_mean(
     "objective",
     "weight",
 )
+_ACTIVE_KEY_RESULTS = KeyResult.objects.filter(objective=OuterRef("pk"), archived_at__isnull=True)
+
+
+def _lowest(rows: QuerySet, value) -> Subquery:
+    return Subquery(
+        rows.order_by().values("objective").annotate(lowest=Min(value)).values("lowest")
+    )
+
+
+# What an objective's row holds of its key results, recomputed together.
+OBJECTIVE_FIELDS = {
+    "progress": OBJECTIVE_PROGRESS,
+    "lowest_confidence": _lowest(_ACTIVE_KEY_RESULTS, "confidence"),
+    "stalest_checkin_at": _lowest(
+        _ACTIVE_KEY_RESULTS.filter(progress_source=KeyResult.ProgressSource.CHECKINS),
+        Coalesce("last_checkin_at", "created_at"),
+    ),
+}
 ROLLUP_PROGRESS = _weighted_mean(
     Objective.objects.filter(parent_key_result=OuterRef("pk"), archived_at__isnull=True),
     "parent_key_result",
@@ -63,7 +83,7 @@ def refresh_upwards(objective_ids: Iterable[int] | QuerySet[Objective]) -> None:
         objectives = pending if pending is not None else Objective.objects.filter(pk__in=ids)
         if ids is not None and not ids:
             return
-        objectives.update(progress=OBJECTIVE_PROGRESS)
+        objectives.update(**OBJECTIVE_FIELDS)
         fed = KeyResult.objects.filter(
             progress_source=ROLLUP, pk__in=objectives.values("parent_key_result")
         )
@@ -75,9 +95,16 @@ def refresh_upwards(objective_ids: Iterable[int] | QuerySet[Objective]) -> None:
     raise RuntimeError(f"The alignment forest is deeper than {MAX_DEPTH} levels or has a loop.")
 
 
+def refresh_attention(objective_ids: Iterable[int]) -> None:
+    """Recompute only what these objectives keep of their key results' confidence and
+    check-ins, not their progress (after an import, which brings its own progress)."""
+    fields = {name: value for name, value in OBJECTIVE_FIELDS.items() if name != "progress"}
+    Objective.objects.filter(pk__in=objective_ids).update(**fields)
+
+
 def refresh_objectives(objective_ids: set[int]) -> None:
     """Recompute only these objectives from their key results (no climbing)."""
-    Objective.objects.filter(pk__in=objective_ids).update(progress=OBJECTIVE_PROGRESS)
+    Objective.objects.filter(pk__in=objective_ids).update(**OBJECTIVE_FIELDS)
 
 
 def refresh_key_results_upwards(key_result_ids: set[int]) -> None:

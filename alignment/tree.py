@@ -20,7 +20,6 @@ from django.db.models import (
     Avg,
     Count,
     Exists,
-    Min,
     OuterRef,
     Prefetch,
     Q,
@@ -148,7 +147,7 @@ class Scope:
 @dataclass
 class Node:
     """An objective as the tree shows it. ``objective`` carries ``children_count`` (the
-    visible objectives aligned to it), ``lowest_confidence``, ``stale``,
+    visible objectives aligned to it), ``stale``,
     ``parent_team_has_objectives`` and ``visible_supports``."""
 
     objective: Objective
@@ -169,7 +168,6 @@ def objective_rows(scope: Scope) -> QuerySet[Objective]:
     """The visible objectives with what a node shows, for one query (and one more for
     the objectives each supports) however many rows are read."""
     visible = scope.visible
-    key_results = KeyResult.objects.filter(objective=OuterRef("pk"), archived_at__isnull=True)
     aligned = (
         visible.filter(parent=OuterRef("pk"))
         .order_by()
@@ -177,13 +175,11 @@ def objective_rows(scope: Scope) -> QuerySet[Objective]:
         .annotate(count=Count("pk"))
         .values("count")
     )
-    lowest = key_results.order_by().values("objective").annotate(low=Min("confidence"))
     supports = visible.order_by("title").only("pk", "title")
     return (
         visible.select_related("team", "owner", "cycle", "parent", "parent_key_result")
         .annotate(
             children_count=Coalesce(Subquery(aligned), Value(0)),
-            lowest_confidence=Subquery(lowest.values("low")),
             stale=scope.stale,
             parent_team_has_objectives=Exists(
                 visible.filter(cycle=OuterRef("cycle"), team=OuterRef("team__parent"))

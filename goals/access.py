@@ -103,16 +103,17 @@ def refuse(reason: str | None) -> None:
         raise PermissionDenied(reason)
 
 
-def get_objective_for_user(user, pk: int, *, write: bool = False) -> Objective:
+def get_objective_for_user(
+    user, pk: int, *, write: bool = False, access: TeamAccess | None = None
+) -> Objective:
     """The objective ``pk`` if ``user`` may read it (404 otherwise); with ``write``, also
     403 unless they may change it."""
-    objective = (
-        Objective.objects.visible_to(user).select_related("cycle", "team", "owner").filter(pk=pk)
-    ).first()
+    visible = Objective.objects.visible_to(user, access=access)
+    objective = visible.select_related("cycle", "team", "owner").filter(pk=pk).first()
     if objective is None:
         raise Http404("No such objective.")
     if write:
-        refuse(objective_write_refusal(user, objective))
+        refuse(objective_write_refusal(user, objective, access=access))
     return objective
 
 

@@ -179,10 +179,25 @@ class Objective(models.Model):
         help_text="The objective of an earlier cycle this one carries on.",
     )
     progress = models.FloatField(default=0.0, editable=False)
+    # Kept by the roll-up with ``progress`` (``alignment.rollup``), so that "needs
+    # attention" is a condition on the objective's own row, not two subqueries over
+    # its key results for every objective of a cycle.
+    lowest_confidence = models.PositiveSmallIntegerField(
+        null=True, blank=True, editable=False, help_text="Of its active key results."
+    )
+    stalest_checkin_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The oldest last check-in (or creation) of its active key results in "
+        "check-in mode: stale when that is too long ago.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     archived_at = models.DateTimeField(null=True, blank=True)
-    history = HistoricalRecords(excluded_fields=["progress", "updated_at"])
+    history = HistoricalRecords(
+        excluded_fields=["progress", "lowest_confidence", "stalest_checkin_at", "updated_at"]
+    )
 
     objects = ObjectiveQuerySet.as_manager()
 

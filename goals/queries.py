@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db.models import (
     Avg,
+    BooleanField,
     Case,
     Count,
     DateField,
-    Exists,
+    ExpressionWrapper,
     F,
     FloatField,
-    Min,
     OuterRef,
     Prefetch,
     Q,
@@ -32,7 +32,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, Coalesce, TruncDate, TruncWeek
+from django.db.models.functions import Cast, TruncDate, TruncWeek
 
 from alignment.models import Membership, Team, User
 from goals import calibration
@@ -90,22 +90,19 @@ def team_objectives(
 
 def attention_condition(
     expected: float, stale_before: dt.datetime | None
-) -> tuple[Q, Exists | Value]:
-    """The condition under which an objective needs attention, as SQL: its progress
-    trails ``expected`` by more than the attention gap, one of its active key results
-    has low confidence (so its lowest confidence is low), or, with ``stale_before``, one
-    has had no check-in since then. Also returns the staleness for a query to annotate."""
-    key_results = KeyResult.objects.filter(objective=OuterRef("pk"), archived_at__isnull=True)
-    low_confidence = Exists(key_results.filter(confidence__lte=math.LOW_CONFIDENCE))
-    condition = Q(progress__lt=expected - math.ATTENTION_GAP) | Q(low_confidence)
+) -> tuple[Q, ExpressionWrapper | Value]:
+    """The condition under which an objective needs attention, as SQL on its own row
+    (the roll-up keeps its key results' lowest confidence and oldest check-in there):
+    its progress trails ``expected`` by more than the attention gap, one of its active
+    key results has low confidence, or, with ``stale_before``, one has had no check-in
+    since then. Also returns the staleness for a query to annotate."""
+    condition = Q(progress__lt=expected - math.ATTENTION_GAP) | Q(
+        lowest_confidence__lte=math.LOW_CONFIDENCE
+    )
     if stale_before is None:
         return condition, Value(False)
-    stale = Exists(
-        key_results.filter(progress_source=KeyResult.ProgressSource.CHECKINS)
-        .annotate(since=Coalesce("last_checkin_at", "created_at"))
-        .filter(since__lte=stale_before)
-    )
-    return condition | Q(stale), stale
+    stale = Q(stalest_checkin_at__lte=stale_before)
+    return condition | stale, ExpressionWrapper(stale, output_field=BooleanField())
 
 
 @dataclass
@@ -133,7 +130,7 @@ TEAMS_SHOWN = 50
 @dataclass
 class CycleOverview:
     teams: list[TeamSummary]
-    attention: list[Objective]  # annotated with ``lowest_confidence`` and ``stale``
+    attention: list[Objective]  # annotated with ``stale``
     attention_total: int
     objectives: int = field(init=False)
     key_results: int = field(init=False)
@@ -219,16 +216,9 @@ def cycle_overview(
         summary = teams[row["objective__team_id"]]
         summary.key_results, summary.checked_in = row["total"], row["recent"]
 
-    lowest_confidence = Subquery(
-        KeyResult.objects.filter(objective=OuterRef("pk"), archived_at__isnull=True)
-        .order_by()
-        .values("objective")
-        .annotate(lowest=Min("confidence"))
-        .values("lowest")
-    )
     attention = list(
         objectives.filter(needs_attention)
-        .annotate(lowest_confidence=lowest_confidence, stale=stale)
+        .annotate(stale=stale)
         .select_related("team", "owner")
         .order_by("progress", "team__name", "title")[:attention_limit]
     )

@@ -8,6 +8,7 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
+from alignment import rollup
 from alignment.models import Membership, Team, User
 from checkins.models import CheckIn, OneOnOne, WeeklyUpdate
 from goals.models import Cycle, Initiative, KeyResult, Kpi, KpiReading, Objective
@@ -83,6 +84,13 @@ class KeyResultFactory(factory.django.DjangoModelFactory):
     start_value = Decimal(0)
     target_value = Decimal(100)
     current_value = factory.LazyAttribute(lambda kr: kr.start_value)
+
+    @classmethod
+    def _after_postgeneration(cls, instance, create, results=None):
+        # What the services' roll-up does after every change of a key result, but for
+        # the objective's progress, which tests often set themselves.
+        if create:
+            rollup.refresh_attention([instance.objective_id])
 
 
 class InitiativeFactory(factory.django.DjangoModelFactory):

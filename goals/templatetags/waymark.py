@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import template
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
 from goals import progress as math
 
@@ -56,3 +58,18 @@ def behind_pace(progress: float, expected: float) -> bool:
 def get_item(mapping: dict, key):
     """``mapping|get_item:key``: a dict lookup by a variable key."""
     return mapping.get(key) if mapping else None
+
+
+@register.simple_tag
+def team_option_tags(options, selected=None) -> str:
+    """The ``<option>`` of every ``(team, label)``, ``selected`` marked: built in one pass,
+    not a template loop, as a large organisation's filter lists over a thousand teams."""
+    chosen = getattr(selected, "pk", None)
+    return format_html_join(
+        "\n",
+        '<option value="{}"{}>{}</option>',
+        (
+            (team.slug, mark_safe(" selected") if team.pk == chosen else "", label)
+            for team, label in options
+        ),
+    )

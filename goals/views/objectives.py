@@ -58,35 +58,35 @@ def _key_results(objective: Objective) -> list[KeyResult]:
     )
 
 
-def _line_of_sight(user, objective: Objective) -> list[Objective | None]:
+def _line_of_sight(user, objective: Objective, team_access) -> list[Objective | None]:
     """The chain from the top of the cascade down to this objective's parent. A link the
     person may not read is shown as ``None`` ("a private objective")."""
-    team_access = team_access_for(user)
     return [
         ancestor if access.can_read_objective(user, ancestor, access=team_access) else None
         for ancestor in queries.ancestor_chains([objective.pk])[objective.pk]
     ]
 
 
-def _page_context(request: HttpRequest, objective: Objective) -> dict:
+def _page_context(request: HttpRequest, objective: Objective, team_access=None) -> dict:
     user = request.user
+    team_access = team_access or team_access_for(user)  # asked once for the whole page
     today = timezone.localdate()
     expected = objective.cycle.expected_progress(today)
     key_results = _key_results(objective)
     prefetch_related_objects([objective], Prefetch("guardrails", queryset=ACTIVE_KPIS))
-    visible = Objective.objects.visible_to(user).active()
+    visible = Objective.objects.visible_to(user, access=team_access).active()
     lowest_confidence = min((kr.confidence for kr in key_results if kr.confidence), default=None)
     return {
         "objective": objective,
         "key_results": key_results,
         "expected": expected,
         "attention": math.needs_attention(objective.progress, expected, lowest_confidence),
-        "can_write": access.can_write_objective(user, objective),
-        "line_of_sight": _line_of_sight(user, objective),
+        "can_write": access.can_write_objective(user, objective, access=team_access),
+        "line_of_sight": _line_of_sight(user, objective, team_access),
         "children": list(
             visible.filter(parent=objective).select_related("owner", "team", "parent_key_result")
         ),
-        "links": objective_links(user, objective),
+        "links": objective_links(user, objective, team_access=team_access),
         "guardrails": objective.guardrails.all(),
         "history": objective_history(objective),
         "hints": coaching.hints_for_objective(objective, key_results),
@@ -132,8 +132,10 @@ def _progress_chart(objective: Objective, key_results: list[KeyResult], today) -
 
 @login_required
 def objective_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    objective = access.get_objective_for_user(request.user, pk)
-    return render(request, "goals/objective_detail.html", _page_context(request, objective))
+    team_access = team_access_for(request.user)
+    objective = access.get_objective_for_user(request.user, pk, access=team_access)
+    context = _page_context(request, objective, team_access)
+    return render(request, "goals/objective_detail.html", context)
 
 
 def _initial_from_kpi(request: HttpRequest, user) -> tuple[dict, list[dict]]:

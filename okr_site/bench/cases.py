@@ -6,7 +6,6 @@ query count equal at a small tier and one twenty times larger."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -14,7 +13,7 @@ from enum import Enum
 from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
+from knox.models import AuthToken
 
 from alignment import rollup
 from okr_site.bench import fanout, floors
@@ -79,11 +78,16 @@ def signed_in(user) -> Client:
     return client
 
 
+def with_token(user) -> Client:
+    """An integrator's client: a personal API token, no session."""
+    _, token = AuthToken.objects.create(user=user)
+    return Client(headers={"Authorization": f"Token {token}"})
+
+
 def page_cases(scenario: Scenario) -> list[Case]:
     """Pages and API lists, each fetched by the person who reads it most."""
     lead, ceo = signed_in(scenario.lead), signed_in(scenario.ceo)
     cycle, team = scenario.cycle, scenario.team
-    since = timezone.now() - dt.timedelta(days=7)
     pages: list[tuple[str, Client, str, dict, Callable[[], object]]] = [
         ("home", lead, reverse("goals:home"), {}, floors.home(scenario.lead.pk)),
         ("weekly check-in", lead, reverse("checkins:weekly"), {}, floors.weekly(scenario.lead.pk)),
@@ -121,14 +125,14 @@ def page_cases(scenario: Scenario) -> list[Case]:
             lead,
             reverse("checkins:team-review", args=[team.slug]),
             {},
-            floors.team_review(team.pk, since),
+            floors.team_review(team.pk),
         ),
         (
             "one-to-one",
             lead,
             reverse("checkins:one-on-one", args=[scenario.one_on_one.pk]),
             {},
-            floors.one_on_one(scenario.report.pk, since - dt.timedelta(days=7)),
+            floors.one_on_one(scenario.one_on_one.pk, scenario.report.pk),
         ),
     ]
     cases = [
@@ -144,7 +148,7 @@ def page_cases(scenario: Scenario) -> list[Case]:
             )
             for name, client, path, headers, floor in pages
         ),
-        *_api_cases(scenario, lead),
+        *_api_cases(scenario, with_token(scenario.lead)),
         _admin_case(scenario),
     ]
     return cases

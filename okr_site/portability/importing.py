@@ -34,7 +34,9 @@ from django.core.exceptions import ValidationError
 from django.db import DataError, IntegrityError, models, transaction
 from django.utils import timezone
 
+from alignment import rollup
 from alignment.models import User
+from goals.models import Objective
 from okr_site.portability.spec import (
     BY_NAME,
     FORMAT,
@@ -111,6 +113,9 @@ def import_organisation(data: Any) -> dict[str, int]:
             for section in SECTIONS:
                 current = section.name
                 writer.record_history(section)
+            # The export carries progress but not what the roll-up derives for
+            # "needs attention": derived here, from the imported key results.
+            rollup.refresh_attention(Objective.objects.values("pk"))
     except (IntegrityError, DataError) as error:
         raise ImportRefused([f"{current}: {_database_refusal(error)}"]) from error
     return {section.name: len(cleaned[section.name]) for section in SECTIONS}

@@ -303,6 +303,10 @@ LEFT_OUT_FIELDS: dict[type[models.Model], dict[str, str]] = {
         "webhook_failed_at": "this instance's delivery state",
         "webhook_error": "this instance's delivery state",
     },
+    Objective: {
+        "lowest_confidence": "derived from its key results on import (the roll-up)",
+        "stalest_checkin_at": "derived from its key results on import (the roll-up)",
+    },
 }
 
 

@@ -120,3 +120,26 @@ def test_full_recompute_repairs_drifted_progress():
     assert progress_of(child) == pytest.approx(0.6)
     assert progress_of(parent_kr) == pytest.approx(0.6)
     assert progress_of(parent_kr.objective) == pytest.approx(0.6)
+
+
+@pytest.mark.django_db
+def test_objective_keeps_its_lowest_confidence_and_oldest_check_in_through_check_ins():
+    """What "needs attention" reads on the objective's row follows every check-in."""
+    objective = factories.ObjectiveFactory()
+    first, second = factories.KeyResultFactory.create_batch(2, objective=objective)
+    checkin_record(key_result=first, author=first.owner, value=Decimal(10), confidence=8)
+    checkin_record(key_result=second, author=second.owner, value=Decimal(20), confidence=3)
+    objective.refresh_from_db()
+    first.refresh_from_db()
+    assert objective.lowest_confidence == 3
+    assert objective.stalest_checkin_at == first.last_checkin_at
+
+    checkin_record(key_result=second, author=second.owner, value=Decimal(30), confidence=9)
+    objective.refresh_from_db()
+    assert objective.lowest_confidence == 8
+
+    services.key_result_archive(key_result=first)
+    objective.refresh_from_db()
+    second.refresh_from_db()
+    assert objective.lowest_confidence == 9  # archived key results don't count
+    assert objective.stalest_checkin_at == second.last_checkin_at

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from alignment import rollup
 from goals.models import Cycle, Dependency, KeyResult, Objective
 from tests import factories
 from tests.goals.test_pages import _assert_hides, _assert_shows, _section
@@ -66,6 +67,7 @@ def _goal(
         progress=progress, confidence=confidence, last_checkin_at=timezone.now()
     )
     Objective.objects.filter(pk=objective.pk).update(progress=progress)
+    rollup.refresh_attention([objective.pk])  # as a check-in's roll-up would
     objective.refresh_from_db()
     return objective
 
@@ -318,6 +320,7 @@ def test_attention_filter_lists_objectives_behind_unsure_or_stale(org, login):
     KeyResult.objects.filter(objective=stale).update(
         last_checkin_at=timezone.now() - dt.timedelta(days=20)
     )
+    rollup.refresh_attention([stale.pk])
     _goal(org, "All good", progress=0.45)
 
     page = _get(login(org.lead), _tree_url(org.cycle, "?attention=1"))

@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from alignment import rollup
 from alignment.models import Membership
 from checkins.services import checkin_record
 from goals.models import Cycle, KeyResult, Objective
@@ -77,6 +78,7 @@ def _key_result(objective, *, owner=None, progress: float = 0.5, **fields) -> Ke
         confidence=fields.get("confidence", 7),
         last_checkin_at=timezone.now(),
     )
+    rollup.refresh_attention([objective.pk])  # as a check-in's roll-up would
     key_result.refresh_from_db()
     return key_result
 
@@ -85,6 +87,7 @@ def _days_since_checkin(key_result: KeyResult, days: int) -> None:
     KeyResult.objects.filter(pk=key_result.pk).update(
         last_checkin_at=timezone.now() - dt.timedelta(days=days)
     )
+    rollup.refresh_attention([key_result.objective_id])
 
 
 def _private_product_objective(org) -> Objective:
