@@ -4,15 +4,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1:8000
-# Where bench-nudges runs: DATABASE_URL when set, else the L tier's own database.
+# Where bench-nudges and loadtest run: DATABASE_URL when set, else the L tier's own database.
 BENCH_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/waymark_scale_l)
 # make bench: each tier in its own PostgreSQL database, built once and then reused.
 BENCH_SERVER ?= postgres://postgres@127.0.0.1:5432
 BENCH_ENV := DEBUG=false SECRET_KEY=benchmark-only-not-secret
 BENCH_REPEAT ?= 20
+# make loadtest: a Redis database of its own (the site's cache and the worker's queue).
+LOADTEST_REDIS_URL ?= redis://127.0.0.1:6379/14
 
 .PHONY: help install run serve migrate demo test lint format worker beat nudges seed-scale \
-	bench bench-nudges compose-config clean
+	bench bench-nudges loadtest compose-config clean
 
 help:
 	@echo "make run     set up .venv, migrate, load the demo company and serve on http://$(HOST)"
@@ -22,6 +24,9 @@ help:
 	@echo "make seed-scale TIER=S|M|L   a generated organisation for benchmarks"
 	@echo "make bench   build (once) the S and L tiers on PostgreSQL and time every page,"
 	@echo "             API list and job against its floor (docs/performance.md)"
+	@echo "make loadtest [RATES=30,60] [RUN_SECONDS=60]   gunicorn, a worker, PostgreSQL and"
+	@echo "             Redis on 127.0.0.1 under a Monday morning's load (DATABASE_URL, else"
+	@echo "             $(BENCH_DATABASE_URL); Redis $(LOADTEST_REDIS_URL))"
 	@echo "make bench-nudges [AT=2026-12-07T09:00] [REPEAT=3]   a check-in day for the whole"
 	@echo "             organisation (DATABASE_URL, else $(BENCH_DATABASE_URL))"
 
@@ -93,6 +98,13 @@ bench: install
 		--label S --repeat $(BENCH_REPEAT) --save var/bench/S.json
 	DATABASE_URL=$(BENCH_SERVER)/waymark_scale_l $(BENCH_ENV) $(BIN)/python manage.py bench \
 		--label L --repeat $(BENCH_REPEAT) --compare var/bench/S.json --save var/bench/L.json
+
+# Build its data first: make bench (or DATABASE_URL=$(BENCH_DATABASE_URL) make seed-scale TIER=L)
+loadtest: install
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py migrate --noinput
+	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(LOADTEST_REDIS_URL) \
+		$(BIN)/python manage.py loadtest $(if $(RATES),--rates $(RATES)) \
+		$(if $(RUN_SECONDS),--seconds $(RUN_SECONDS))
 
 compose-config:
 	SECRET_KEY=compose-config-check docker-compose config --quiet

@@ -69,12 +69,16 @@ def objectives_of_person(
     return for_cards(
         visible.active()
         .filter(cycle__in=cycles)
-        .filter(
-            Q(owner=person) | Q(key_results__owner=person, key_results__archived_at__isnull=True)
-        )
-        .distinct()
+        .filter(Q(owner=person) | Q(pk__in=key_result_objectives(person)))
         .order_by("cycle__start_date", "team__name", "created_at")
     )
+
+
+def key_result_objectives(person: User) -> QuerySet[KeyResult]:
+    """The objectives ``person`` holds an active key result of, as a subquery: the
+    planner reads their key results by owner (a join with ``DISTINCT`` read all of
+    them, 120,000 at the L tier)."""
+    return KeyResult.objects.filter(owner=person, archived_at__isnull=True).values("objective")
 
 
 def team_objectives(

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from alignment.models import Team
 from alignment.queries import TeamAccess, TeamTree, team_access_for
-from goals import access, services
+from goals import access, queries, services
 from goals import progress as math
 from goals.forms import GradeForm, ReflectionForm
 from goals.models import Cycle, KeyResult, Objective, Reflection
@@ -139,7 +139,7 @@ def _gradeable(user, cycle: Cycle, team_access: TeamAccess, team_ids: set[int] |
         mine = objectives.filter(
             Q(owner=user)
             | Q(team_id__in=team_access.leads_over)
-            | Q(key_results__owner=user, key_results__archived_at__isnull=True)
+            | Q(pk__in=queries.key_result_objectives(user))
         )
         objectives = objectives.filter(pk__in=mine.values("pk"))
     return objectives.order_by("team__name", "title", "pk")

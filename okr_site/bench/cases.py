@@ -39,9 +39,7 @@ class Case:
     kind: Kind
     run: Callable[[], object]
     floor: Callable[[], object] | None = None
-    # A page or list: how it is fetched again outside the timing (query count tests).
-    client: Client | None = None
-    path: str = ""
+    client: Client | None = None  # a page's or list's, to weigh its answer
     # Jobs time themselves: ``run`` returns the seconds that count (e.g. database writes).
     self_timed: bool = False
     repeat: int | None = None  # fewer runs for the long jobs
@@ -144,7 +142,6 @@ def page_cases(scenario: Scenario) -> list[Case]:
                 _getter(client, path, **headers),
                 _with_null_request(client, floor),
                 client,
-                path,
             )
             for name, client, path, headers, floor in pages
         ),
@@ -238,7 +235,6 @@ def _api_cases(scenario: Scenario, client: Client) -> list[Case]:
                 _getter(client, path),
                 _with_null_request(client, floor),
                 client,
-                path,
             )
         )
     return cases
@@ -253,7 +249,6 @@ def _admin_case(scenario: Scenario) -> Case:
         _getter(client, path),
         _with_null_request(client, floors.admin_checkins()),
         client,
-        path,
     )
 
 
@@ -278,7 +273,7 @@ def submit_case(scenario: Scenario) -> Case:
             transaction.set_rollback(True)
         return response
 
-    return Case("check-in submit (with roll-up)", Kind.SUBMIT, run, client=client, path=path)
+    return Case("check-in submit (with roll-up)", Kind.SUBMIT, run)
 
 
 def job_cases() -> list[Case]:

@@ -73,7 +73,7 @@ class Command(BaseCommand):
         )
         floor = measure(case.floor, repeat=times).median if case.floor else None
         kilobytes = None
-        if case.client is not None and case.kind is not cases.Kind.SUBMIT:
+        if case.client is not None:
             kilobytes = round(len(case.run().content) / 1024, 1)
         return report.Result(
             name=case.name,
