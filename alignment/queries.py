@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.db import connection
+
 from alignment.models import Membership, Team, User
 
 
@@ -63,15 +65,38 @@ class TeamAccess:
 
 
 def team_access_for(user: User) -> TeamAccess:
-    """Two queries: the person's memberships, and (if they lead anything) the tree."""
+    """Two queries: the person's memberships, and (if they lead anything) the teams
+    below the ones they lead."""
     memberships = list(Membership.objects.filter(user=user).values_list("team_id", "role"))
     member_of = frozenset(team_id for team_id, _ in memberships)
     led = [team_id for team_id, role in memberships if role == Membership.Role.LEAD]
-    leads_over: set[int] = set(led)
-    every_team = False
-    if led:
-        tree = TeamTree.load()
-        for team_id in led:
-            leads_over |= tree.descendants(team_id)
-        every_team = set(tree.children_of.get(None, [])) <= leads_over
-    return TeamAccess(member_of=member_of, leads_over=frozenset(leads_over), every_team=every_team)
+    if not led:
+        return TeamAccess(member_of=member_of, leads_over=frozenset())
+    leads_over, every_team = _subtrees(led)
+    return TeamAccess(member_of=member_of, leads_over=leads_over, every_team=every_team)
+
+
+# The teams ``led`` and every team below them, each marked when it is a top-level team,
+# with how many top-level teams there are: one query, reading only those teams (a team
+# lead's few, not the whole organisation's thousands).
+SUBTREES = """
+    WITH RECURSIVE below(id) AS (
+        SELECT id FROM {team} WHERE id IN ({led})
+        UNION
+        SELECT t.id FROM {team} t JOIN below b ON t.parent_id = b.id
+    )
+    SELECT b.id, t.parent_id IS NULL, (SELECT COUNT(*) FROM {team} WHERE parent_id IS NULL)
+    FROM below b JOIN {team} t ON t.id = b.id
+"""
+
+
+def _subtrees(led: list[int]) -> tuple[frozenset[int], bool]:
+    """The teams ``led`` and those below them; and whether they hold every top-level
+    team (UNION, not UNION ALL: a loop in the tree cannot make it run forever)."""
+    team = connection.ops.quote_name(Team._meta.db_table)
+    sql = SUBTREES.format(team=team, led=", ".join(["%s"] * len(led)))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, led)
+        rows = cursor.fetchall()
+    top_levels = sum(1 for _, is_top, _ in rows if is_top)
+    return frozenset(pk for pk, _, _ in rows), bool(rows) and top_levels == rows[0][2]
