@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from alignment import tree as reads
-from alignment.models import Team, User
+from alignment.models import User
 from goals import queries
 from goals.models import Cycle
 
@@ -37,7 +37,7 @@ class Filters:
     """The tree's GET parameters: ``team`` (a slug), ``owner`` (a username) and
     ``attention`` (anything non-empty)."""
 
-    team: Team | None
+    team: reads.OrgTeam | None
     owner_name: str
     owner: User | None
     attention: bool
@@ -117,7 +117,7 @@ def _page(
     return context, scope
 
 
-def _live_team(org: reads.Org, team_pk: int) -> Team:
+def _live_team(org: reads.Org, team_pk: int) -> reads.OrgTeam:
     team = org.teams.get(team_pk)
     if team is None or team.archived_at is not None:
         raise Http404("No such team.")

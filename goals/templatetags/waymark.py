@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from html import escape
 
 from django import template
-from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
 from goals import progress as math
@@ -62,14 +62,13 @@ def get_item(mapping: dict, key):
 
 @register.simple_tag
 def team_option_tags(options, selected=None) -> str:
-    """The ``<option>`` of every ``(team, label)``, ``selected`` marked: built in one pass,
-    not a template loop, as a large organisation's filter lists over a thousand teams."""
+    """The ``<option>`` of every ``(team, label)``, ``selected`` marked: built in one pass
+    with the standard library's escaping, not a template loop or ``format_html`` per
+    option, as a large organisation's filter lists over a thousand teams."""
     chosen = getattr(selected, "pk", None)
-    return format_html_join(
-        "\n",
-        '<option value="{}"{}>{}</option>',
-        (
-            (team.slug, mark_safe(" selected") if team.pk == chosen else "", label)
-            for team, label in options
-        ),
+    tags = (
+        f'<option value="{escape(team.slug)}"{" selected" if team.pk == chosen else ""}>'
+        f"{escape(label)}</option>"
+        for team, label in options
     )
+    return mark_safe("\n".join(tags))  # noqa: S308 (every value escaped above)

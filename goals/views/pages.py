@@ -20,7 +20,8 @@ from django.utils import timezone
 
 from alignment.access import team_settings_refusal
 from alignment.models import Team, User
-from alignment.queries import TeamTree, team_access_for
+from alignment.queries import team_access_for
+from alignment.tree import Org
 from checkins.queries import recent_blockers
 from goals import access, queries
 from goals import progress as math
@@ -147,24 +148,6 @@ def cycle_current(request: HttpRequest) -> HttpResponse:
     return redirect(_with_query(url, team=request.GET.get("team", "")))
 
 
-def _team_options(teams: list[Team], tree: TeamTree) -> list[tuple[Team, str]]:
-    """``teams`` in tree order (each under its parent, siblings by name), each with a
-    label indented by its depth for a select."""
-    by_id = {team.pk: team for team in teams}
-    options: list[tuple[Team, str]] = []
-
-    def walk(parent_id: int | None, depth: int) -> None:
-        children = tree.children_of.get(parent_id, [])
-        for team_id in sorted(children, key=lambda pk: by_id[pk].name if pk in by_id else ""):
-            team = by_id.get(team_id)  # None for an archived team: its sub-teams still show
-            if team is not None:
-                options.append((team, "\u00a0\u00a0\u00a0" * depth + team.name))
-            walk(team_id, depth + (team is not None))
-
-    walk(None, 0)
-    return options
-
-
 def _attention_reasons(objective: Objective, expected: float) -> list[str]:
     attention = math.needs_attention(objective.progress, expected, objective.lowest_confidence)
     reasons = list(attention.reasons)
@@ -183,11 +166,9 @@ def cycle_overview(request: HttpRequest, pk: int) -> HttpResponse:
     cycle = next((cycle for cycle in cycles if cycle.pk == pk), None)
     if cycle is None:
         raise Http404("No such cycle.")
-    teams = list(Team.objects.filter(archived_at__isnull=True).only("pk", "name", "slug"))
-    tree = TeamTree.load()
-    slug = request.GET.get("team", "")
-    team = next((team for team in teams if team.slug == slug), None)
-    team_ids = None if team is None else {team.pk, *tree.descendants(team.pk)}
+    org = Org.load()
+    team = org.by_slug(request.GET.get("team", ""))
+    team_ids = None if team is None else org.subtree(team)
     expected = cycle.expected_progress(timezone.localdate(now))
     team_access = team_access_for(request.user)
     overview = queries.cycle_overview(
@@ -211,7 +192,7 @@ def cycle_overview(request: HttpRequest, pk: int) -> HttpResponse:
             }
             for other in cycles
         ],
-        "team_options": _team_options(teams, tree),
+        "team_options": org.options(),
         "team": team,
         "expected": expected,
         "overview": overview,
