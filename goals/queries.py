@@ -14,6 +14,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import (
     Avg,
     BooleanField,
@@ -275,17 +276,36 @@ def team_kpis(team: Team) -> QuerySet[Kpi]:
 ANCESTOR_DEPTH = 6
 
 
+# Each objective's ancestors, nearest first (depth 1 is the parent), in one query that
+# reads only them: a recursive walk up ``parent_id``, stopped at ``ANCESTOR_DEPTH``.
+ANCESTORS = """
+    WITH RECURSIVE up(start_id, id, depth) AS (
+        SELECT id, parent_id, 1 FROM {objective} WHERE id IN ({ids}) AND parent_id IS NOT NULL
+        UNION ALL
+        SELECT up.start_id, o.parent_id, up.depth + 1
+        FROM up JOIN {objective} o ON o.id = up.id
+        WHERE o.parent_id IS NOT NULL AND up.depth < %s
+    )
+    SELECT o.*, up.start_id AS chain_of, up.depth AS chain_depth
+    FROM up JOIN {objective} o ON o.id = up.id
+"""
+
+
 def ancestor_chains(objective_ids: Iterable[int]) -> dict[int, list[Objective]]:
-    """For each objective, its ancestors from the top of the cascade down to its parent
-    (one query, joining up to ``ANCESTOR_DEPTH`` levels)."""
-    path = "__".join(["parent"] * ANCESTOR_DEPTH)
-    chains = {}
-    for objective in Objective.objects.filter(pk__in=objective_ids).select_related(path):
-        chain, current = [], objective.parent if objective.parent_id else None
-        while current is not None and len(chain) < ANCESTOR_DEPTH:
-            chain.append(current)
-            current = current.parent if current.parent_id else None
-        chains[objective.pk] = list(reversed(chain))
+    """For each objective, its ancestors from the top of the cascade (at most
+    ``ANCESTOR_DEPTH`` levels up) down to its parent, in one query."""
+    ids = list(dict.fromkeys(objective_ids))
+    chains: dict[int, list[Objective]] = {pk: [] for pk in ids}
+    if not ids:
+        return chains
+    table = connection.ops.quote_name(Objective._meta.db_table)
+    sql = ANCESTORS.format(objective=table, ids=", ".join(["%s"] * len(ids)))
+    found = sorted(
+        Objective.objects.raw(sql, [*ids, ANCESTOR_DEPTH]),
+        key=lambda row: -row.chain_depth,
+    )
+    for ancestor in found:
+        chains[ancestor.chain_of].append(ancestor)
     return chains
 
 
