@@ -45,6 +45,7 @@ class CheckInAdmin(admin.ModelAdmin):
     # every row's date) and no list of every team (search finds a team by name).
     paginator = EstimatedCountPaginator
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER  # a count per filter choice: scans of millions
     list_filter = ["key_result__objective__cycle", ("created_at", admin.DateFieldListFilter)]
     search_fields = [
         "key_result__objective__team__name",
@@ -173,6 +174,7 @@ class NudgeAdmin(admin.ModelAdmin):
     list_select_related = ["recipient", "team"]
     paginator = EstimatedCountPaginator  # a row per person and week: it grows without end
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
     search_fields = [
         "recipient__username",
         "recipient__email",
