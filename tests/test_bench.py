@@ -92,3 +92,13 @@ def test_bench_times_pages_and_lists_of_a_generated_organisation(db, tmp_path, s
     call_command("bench", "--repeat", "2", "--skip-jobs", "--only", "API cycles",
                  "--compare", str(saved), stdout=out)  # fmt: skip
     assert "at S" in out.getvalue() and "QUERIES DIFFER" not in out.getvalue()
+
+
+def test_bench_refuses_anything_but_postgresql(db, settings):
+    from django.core.management.base import CommandError
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        pytest.skip("refuses SQLite only")
+    with pytest.raises(CommandError, match="measures PostgreSQL"):
+        call_command("bench", "--repeat", "1")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 from django.test.utils import override_settings
 
@@ -33,6 +33,13 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, repeat: int, only: str, skip_jobs: bool, **options) -> None:
+        if connection.vendor != "postgresql":
+            # The floors are PostgreSQL queries, and SQLite's figures would say nothing
+            # about a deployment.
+            raise CommandError(
+                "manage.py bench measures PostgreSQL: set DATABASE_URL=postgres://… "
+                "(or run `make bench`)."
+            )
         label = options["label"] or connection.settings_dict["NAME"]
         other = report.load(options["compare"]) if options["compare"] else None
         if connection.vendor == "postgresql" and not connection.in_atomic_block:
