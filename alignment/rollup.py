@@ -65,6 +65,8 @@ OBJECTIVE_FIELDS = {
         Coalesce("last_checkin_at", "created_at"),
     ),
 }
+# The objective fields the roll-up writes: what a loaded objective re-reads after it.
+ROLLED_UP_FIELDS = tuple(OBJECTIVE_FIELDS)
 ROLLUP_PROGRESS = _weighted_mean(
     Objective.objects.filter(parent_key_result=OuterRef("pk"), archived_at__isnull=True),
     "parent_key_result",

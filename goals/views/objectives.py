@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from alignment import rollup
 from alignment.links import objective_links
 from alignment.models import Team, User
 from alignment.queries import team_access_for
@@ -75,12 +76,13 @@ def _page_context(request: HttpRequest, objective: Objective, team_access=None) 
     key_results = _key_results(objective)
     prefetch_related_objects([objective], Prefetch("guardrails", queryset=ACTIVE_KPIS))
     visible = Objective.objects.visible_to(user, access=team_access).active()
-    lowest_confidence = min((kr.confidence for kr in key_results if kr.confidence), default=None)
     return {
         "objective": objective,
         "key_results": key_results,
         "expected": expected,
-        "attention": math.needs_attention(objective.progress, expected, lowest_confidence),
+        "attention": math.needs_attention(
+            objective.progress, expected, objective.lowest_confidence
+        ),
         "can_write": access.can_write_objective(user, objective, access=team_access),
         "line_of_sight": _line_of_sight(user, objective, team_access),
         "children": list(
@@ -241,7 +243,7 @@ def _row_response(request: HttpRequest, key_result: KeyResult, **extra) -> HttpR
     """The key result's rows (display mode) plus, out of band, the objective's header so
     its progress follows."""
     objective = key_result.objective
-    objective.refresh_from_db(fields=["progress"])
+    objective.refresh_from_db(fields=rollup.ROLLED_UP_FIELDS)
     context = _page_context(request, objective)
     row = next((kr for kr in context["key_results"] if kr.pk == key_result.pk), None)
     context.update({"kr": row, "oob": True, **extra})
@@ -308,7 +310,7 @@ def key_result_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _back_to_key_results(request: HttpRequest, objective: Objective) -> HttpResponse:
     if request.htmx:
-        objective.refresh_from_db(fields=["progress"])
+        objective.refresh_from_db(fields=rollup.ROLLED_UP_FIELDS)
         context = {**_page_context(request, objective), "oob": True}
         return render(request, "goals/objective_detail.html#key-results-response", context)
     return redirect(objective)
@@ -327,7 +329,7 @@ def key_result_move(request: HttpRequest, pk: int) -> HttpResponse:
 def key_result_archive(request: HttpRequest, pk: int) -> HttpResponse:
     key_result = access.get_key_result_for_user(request.user, pk, write=True)
     services.key_result_archive(key_result=key_result)
-    key_result.objective.refresh_from_db(fields=["progress"])
+    key_result.objective.refresh_from_db(fields=rollup.ROLLED_UP_FIELDS)
     messages.success(request, f"“{key_result}” is archived. Its check-ins are kept.")
     return _back_to_key_results(request, key_result.objective)
 

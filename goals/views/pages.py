@@ -47,11 +47,6 @@ class Section:
         return math.team_score(row["objective"].progress for row in self.rows)
 
 
-def _lowest_confidence(objective: Objective) -> int | None:
-    confidences = [kr.confidence for kr in objective.key_results.all() if kr.confidence]
-    return min(confidences, default=None)
-
-
 def _sections(
     cycles: Iterable[Cycle], objectives: list[Objective], today: dt.date
 ) -> list[Section]:
@@ -64,7 +59,7 @@ def _sections(
             {
                 "objective": objective,
                 "attention": math.needs_attention(
-                    objective.progress, expected, _lowest_confidence(objective)
+                    objective.progress, expected, objective.lowest_confidence
                 ),
             }
             for objective in objectives

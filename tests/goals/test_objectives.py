@@ -339,6 +339,15 @@ class TestKeyResultsInPlace:
         second.refresh_from_db()
         assert second.archived_at is not None  # archived, not deleted
 
+    def test_archiving_the_unsure_key_result_clears_the_low_confidence_at_once(
+        self, org, login, objective
+    ):
+        unsure = factories.KeyResultFactory(objective=objective, title="Unsure", confidence=2)
+        client = login(org.owner)
+        assert "low confidence (2/10)" in page(client, objective)
+        response = client.post(reverse("goals:key-result-archive", args=[unsure.pk]), **HTMX)
+        assert "low confidence (2/10)" not in response.content.decode()
+
     @staticmethod
     def add_initiative(client, key_result, **fields):
         prefix = f"initiative-{key_result.pk}"
