@@ -65,38 +65,45 @@ class TeamAccess:
 
 
 def team_access_for(user: User) -> TeamAccess:
-    """Two queries: the person's memberships, and (if they lead anything) the teams
-    below the ones they lead."""
-    memberships = list(Membership.objects.filter(user=user).values_list("team_id", "role"))
-    member_of = frozenset(team_id for team_id, _ in memberships)
-    led = [team_id for team_id, role in memberships if role == Membership.Role.LEAD]
-    if not led:
-        return TeamAccess(member_of=member_of, leads_over=frozenset())
-    leads_over, every_team = _subtrees(led)
-    return TeamAccess(member_of=member_of, leads_over=leads_over, every_team=every_team)
-
-
-# The teams ``led`` and every team below them, each marked when it is a top-level team,
-# with how many top-level teams there are: one query, reading only those teams (a team
-# lead's few, not the whole organisation's thousands).
-SUBTREES = """
-    WITH RECURSIVE below(id) AS (
-        SELECT id FROM {team} WHERE id IN ({led})
-        UNION
-        SELECT t.id FROM {team} t JOIN below b ON t.parent_id = b.id
-    )
-    SELECT b.id, t.parent_id IS NULL, (SELECT COUNT(*) FROM {team} WHERE parent_id IS NULL)
-    FROM below b JOIN {team} t ON t.id = b.id
-"""
-
-
-def _subtrees(led: list[int]) -> tuple[frozenset[int], bool]:
-    """The teams ``led`` and those below them; and whether they hold every top-level
-    team (UNION, not UNION ALL: a loop in the tree cannot make it run forever)."""
-    team = connection.ops.quote_name(Team._meta.db_table)
-    sql = SUBTREES.format(team=team, led=", ".join(["%s"] * len(led)))
+    """One query: the person's memberships and, below each team they lead, every team
+    under it (read only for those teams: a team lead's few, not the organisation's
+    thousands)."""
+    member_of: set[int] = set()
+    leads_over: set[int] = set()
+    led_top_levels = top_levels = 0
     with connection.cursor() as cursor:
-        cursor.execute(sql, led)
-        rows = cursor.fetchall()
-    top_levels = sum(1 for _, is_top, _ in rows if is_top)
-    return frozenset(pk for pk, _, _ in rows), bool(rows) and top_levels == rows[0][2]
+        cursor.execute(_ACCESS_SQL, [user.pk, Membership.Role.LEAD, user.pk])
+        for kind, team_id, is_top in cursor.fetchall():
+            if kind == "member":
+                member_of.add(team_id)
+            elif kind == "below":
+                leads_over.add(team_id)
+                led_top_levels += is_top
+            else:
+                top_levels = is_top
+    return TeamAccess(
+        member_of=frozenset(member_of),
+        leads_over=frozenset(leads_over),
+        every_team=bool(leads_over) and led_top_levels == top_levels,
+    )
+
+
+# Rows of (kind, team id, flag): "member" for each membership; "below" for each team
+# led or under one led, flagged 1 when it is a top-level team (only a led team can be:
+# the rest have a parent); and one "tops" row whose flag is how many top-level teams
+# there are. UNION, not UNION ALL, in the walk: a loop in the tree cannot make it run
+# forever.
+_ACCESS_SQL = """
+    WITH RECURSIVE below(id, is_top) AS (
+        SELECT t.id, CASE WHEN t.parent_id IS NULL THEN 1 ELSE 0 END
+        FROM alignment_membership m JOIN alignment_team t ON t.id = m.team_id
+        WHERE m.user_id = %s AND m.role = %s
+        UNION
+        SELECT t.id, 0 FROM alignment_team t JOIN below b ON t.parent_id = b.id
+    )
+    SELECT 'member', team_id, 0 FROM alignment_membership WHERE user_id = %s
+    UNION ALL
+    SELECT 'below', id, is_top FROM below
+    UNION ALL
+    SELECT 'tops', NULL, COUNT(*) FROM alignment_team WHERE parent_id IS NULL
+"""

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
-from django.db.models import Prefetch
+from django.db.models import F, Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, serializers, viewsets
@@ -40,6 +40,7 @@ from goals.models import (
     Kpi,
     KpiReading,
     Objective,
+    readable_objectives,
 )
 from okr_site.api import NOT_FOUND, Id, Number, list_errors, one_errors, write_errors
 
@@ -155,8 +156,9 @@ class ObjectiveSerializer(GoalSerializer):
         help_text="Optionally, the parent's key result this objective serves (it sets the "
         "parent when that is left out).",
     )
-    team_slug = serializers.CharField(source="team.slug", read_only=True)
-    owner_username = serializers.CharField(source="owner.username", read_only=True)
+    # Annotations of the queryset: no team or person rows to build for two names.
+    team_slug = serializers.CharField(read_only=True)
+    owner_username = serializers.CharField(read_only=True)
 
     class Meta:
         model = Objective
@@ -195,7 +197,7 @@ class KeyResultSerializer(GoalSerializer):
     owner = Id(
         queryset=ACTIVE_PEOPLE, required=False, help_text="Defaults to the objective's owner."
     )
-    owner_username = serializers.CharField(source="owner.username", read_only=True)
+    owner_username = serializers.CharField(read_only=True)  # an annotation
     reason = serializers.CharField(
         write_only=True,
         required=False,
@@ -283,7 +285,7 @@ class InitiativeSerializer(GoalSerializer):
 
 class KpiSerializer(GoalSerializer):
     team = Id(queryset=ACTIVE_TEAMS, help_text="Set when it is created; it stays there.")
-    team_slug = serializers.CharField(source="team.slug", read_only=True)
+    team_slug = serializers.CharField(read_only=True)  # an annotation
     guarded_objectives = GuardableObjective(
         many=True,
         required=False,
@@ -452,7 +454,9 @@ class ObjectiveViewSet(ArchivingViewSet):
     ordering = ["id"]
 
     def get_queryset(self):
-        return Objective.objects.visible_to(self.request.user).select_related("team", "owner")
+        return Objective.objects.visible_to(self.request.user).annotate(
+            team_slug=F("team__slug"), owner_username=F("owner__username")
+        )
 
     def load_for_write(self, pk: str) -> Objective:
         return access.get_objective_for_user(self.request.user, pk, write=True)
@@ -505,8 +509,8 @@ class KeyResultViewSet(ArchivingViewSet):
     ordering = ["objective_id", "position", "id"]
 
     def get_queryset(self):
-        readable = Objective.objects.visible_to(self.request.user).values("pk")
-        return KeyResult.objects.filter(objective__in=readable).select_related("owner")
+        readable = readable_objectives(self.request.user, through="objective__")
+        return KeyResult.objects.filter(readable).annotate(owner_username=F("owner__username"))
 
     def load_for_write(self, pk: str) -> KeyResult:
         key_result = access.get_key_result_for_user(self.request.user, pk, write=True)
@@ -546,8 +550,8 @@ class InitiativeViewSet(ArchivingViewSet):
     ordering = ["id"]
 
     def get_queryset(self):
-        readable = Objective.objects.visible_to(self.request.user).values("pk")
-        return Initiative.objects.filter(key_result__objective__in=readable)
+        readable = readable_objectives(self.request.user, through="key_result__objective__")
+        return Initiative.objects.filter(readable)
 
     def load_for_write(self, pk: str) -> Initiative:
         initiative = access.get_initiative_for_user(self.request.user, pk, write=True)
@@ -583,8 +587,8 @@ class KpiViewSet(ArchivingViewSet):
     ordering = ["id"]
 
     def get_queryset(self):
-        guarded = Objective.objects.visible_to(self.request.user).only("pk")
-        return Kpi.objects.select_related("team").prefetch_related(
+        guarded = Objective.objects.visible_to(self.request.user).only("pk").order_by("pk")
+        return Kpi.objects.annotate(team_slug=F("team__slug")).prefetch_related(
             Prefetch("guarded_objectives", queryset=guarded)
         )
 

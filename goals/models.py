@@ -92,29 +92,39 @@ class Cycle(models.Model):
         return math.expected_progress(self.start_date, self.end_date, on or timezone.localdate())
 
 
+def readable_objectives(user, *, access=None, through: str = "") -> Q:
+    """The condition that an objective (reached through ``through``, such as
+    ``"objective__"`` from a key result) is one ``user`` may read: public, their own, or
+    private to a team they belong to, lead or sit above. A condition on the row's own
+    join, not ``objective__in=<subquery>``: a list of key results then reads its cycle's
+    objectives by index instead of every readable objective of every cycle. Pass the
+    person's ``alignment.queries.TeamAccess`` when the page already loaded it."""
+    if not user.is_authenticated:
+        return Q(pk__in=[])
+    if user.is_superuser:
+        return Q()
+    if access is None:
+        from alignment.queries import team_access_for
+
+        access = team_access_for(user)
+    if access.every_team:
+        return Q()
+    return (
+        Q(**{f"{through}visibility": Objective.Visibility.PUBLIC})
+        | Q(**{f"{through}owner": user})
+        | Q(**{f"{through}team_id__in": access.readable_private})
+    )
+
+
 class ObjectiveQuerySet(models.QuerySet):
     def active(self) -> ObjectiveQuerySet:
         return self.filter(archived_at__isnull=True)
 
     def visible_to(self, user, *, access=None) -> ObjectiveQuerySet:
-        """Objectives ``user`` may read: public ones, and private ones of their teams,
-        of teams they lead or that sit below a team they lead, and their own. Pass the
-        person's ``alignment.queries.TeamAccess`` when the page already loaded it."""
+        """Objectives ``user`` may read (see ``readable_objectives``)."""
         if not user.is_authenticated:
             return self.none()
-        if user.is_superuser:
-            return self
-        if access is None:
-            from alignment.queries import team_access_for
-
-            access = team_access_for(user)
-        if access.every_team:
-            return self
-        return self.filter(
-            Q(visibility=Objective.Visibility.PUBLIC)
-            | Q(owner=user)
-            | Q(team_id__in=access.readable_private)
-        )
+        return self.filter(readable_objectives(user, access=access))
 
 
 class Objective(models.Model):

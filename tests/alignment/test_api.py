@@ -240,6 +240,6 @@ def test_lists_cost_the_same_for_3_and_60_rows(org, api, endpoint, name):
     make_rows(org, 3)
     few = list_queries(client, f"{API}/{endpoint}/")
     make_rows(org, 57)
-    assert client.get(f"{API}/{endpoint}/", {"page_size": 100}).json()["count"] >= 60
+    assert len(client.get(f"{API}/{endpoint}/", {"page_size": 100}).json()["results"]) >= 60
     many = list_queries(client, f"{API}/{endpoint}/")
     assert len(many) == len(few), "\n".join(many)

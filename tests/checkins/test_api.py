@@ -396,8 +396,8 @@ def test_list_costs_the_same_for_3_and_60_rows(org, api, name):
     assert len(many) == len(few), "\n".join(many)
 
 
-def test_pages_of_check_ins_link_onwards_without_counting(org, api):
-    """Check-ins only grow: their pages say whether there is more, not how many."""
+def test_pages_link_onwards_without_counting(org, api):
+    """Lists say whether there is more, not how many: a count grows with the data."""
     client = api(org.owner)
     make_checkins(org, 5)
     first = client.get(URL, {"page_size": 2}).json()
