@@ -15,7 +15,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from django.db.models import F, FloatField, Min, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models import (
+    F,
+    Field,
+    FloatField,
+    Lookup,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Cast, Coalesce, Greatest, Least
 
 from goals.models import Cycle, KeyResult, Objective, ObjectiveSnapshot
@@ -65,6 +77,37 @@ OBJECTIVE_FIELDS = {
         Coalesce("last_checkin_at", "created_at"),
     ),
 }
+
+
+@Field.register_lookup
+class DistinctFrom(Lookup):
+    """``field__distinct_from=value``: differs, NULL counting as a value (SQL's ``=``
+    is unknown when either side is NULL)."""
+
+    lookup_name = "distinct_from"
+    can_use_none_as_rhs = True
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} IS DISTINCT FROM {rhs}", [*lhs_params, *rhs_params]
+
+    def as_sqlite(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} IS NOT {rhs}", [*lhs_params, *rhs_params]
+
+
+def _changed(fields: dict) -> Q:
+    """Rows where any of ``fields`` would change: only those are written. The nightly
+    repair usually finds nothing to change, and rewriting every row of the open cycles
+    (new row versions, every index touched) costs far more than reading them."""
+    condition = Q()
+    for name, value in fields.items():
+        condition |= Q(**{f"{name}__distinct_from": value})
+    return condition
+
+
 # The objective fields the roll-up writes: what a loaded objective re-reads after it.
 ROLLED_UP_FIELDS = tuple(OBJECTIVE_FIELDS)
 ROLLUP_PROGRESS = _weighted_mean(
@@ -85,14 +128,14 @@ def refresh_upwards(objective_ids: Iterable[int] | QuerySet[Objective]) -> None:
         objectives = pending if pending is not None else Objective.objects.filter(pk__in=ids)
         if ids is not None and not ids:
             return
-        objectives.update(**OBJECTIVE_FIELDS)
+        objectives.filter(_changed(OBJECTIVE_FIELDS)).update(**OBJECTIVE_FIELDS)
         fed = KeyResult.objects.filter(
             progress_source=ROLLUP, pk__in=objectives.values("parent_key_result")
         )
         parents = set(fed.values_list("objective_id", flat=True))
         if not parents:
             return
-        fed.update(progress=ROLLUP_PROGRESS)
+        fed.filter(_changed({"progress": ROLLUP_PROGRESS})).update(progress=ROLLUP_PROGRESS)
         pending, ids = None, parents
     raise RuntimeError(f"The alignment forest is deeper than {MAX_DEPTH} levels or has a loop.")
 

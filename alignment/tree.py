@@ -137,7 +137,7 @@ class Scope:
 
     @classmethod
     def of(cls, user: User, cycle: Cycle, now: dt.datetime) -> Scope:
-        """Costs the visibility queries (one or two)."""
+        """Costs the visibility query (the reader's team access)."""
         team_access = team_access_for(user)
         today = timezone.localdate(now)
         expected = cycle.expected_progress(today)

@@ -2,7 +2,7 @@
 of queries, whatever the size of the organisation.
 
 Functions that read objectives take ``visible``, the reader's
-``Objective.objects.visible_to(user)``: building it costs the visibility queries, so a
+``Objective.objects.visible_to(user)``: building it costs the visibility query, so a
 page builds it once and every read below narrows it.
 """
 

@@ -21,6 +21,8 @@ from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
+MAX_OFFSET = 2**63 - 1
+
 
 class Pagination(pagination.PageNumberPagination):
     """Page numbers with ``next`` and ``previous`` links but no total. Counting every
@@ -38,9 +40,10 @@ class Pagination(pagination.PageNumberPagination):
             self.number = int(request.query_params.get(self.page_query_param, 1))
         except ValueError:
             self.number = 0
-        if self.number < 1:
-            raise exceptions.NotFound("Invalid page.")
         start = (self.number - 1) * size
+        # Past a signed 64-bit offset no database can go: that page cannot exist.
+        if self.number < 1 or start + size >= MAX_OFFSET:
+            raise exceptions.NotFound("Invalid page.")
         rows = list(queryset[start : start + size + 1])
         if not rows and self.number > 1:
             raise exceptions.NotFound("Invalid page.")

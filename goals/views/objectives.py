@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from alignment import rollup
@@ -86,14 +86,16 @@ def _page_context(request: HttpRequest, objective: Objective, team_access=None) 
         "can_write": access.can_write_objective(user, objective, access=team_access),
         "line_of_sight": _line_of_sight(user, objective, team_access),
         "children": list(
-            visible.filter(parent=objective).select_related("owner", "team", "parent_key_result")
+            visible.filter(parent=objective)
+            .select_related("owner", "team", "parent_key_result")
+            .order_by("team__name", "created_at", "pk")  # not by cycle: they share the parent's
         ),
         "links": objective_links(user, objective, team_access=team_access),
         "guardrails": objective.guardrails.all(),
         "history": objective_history(objective),
         "hints": coaching.hints_for_objective(objective, key_results),
         **_progress_chart(objective, key_results, today),
-        "initiative_forms": {kr.pk: _initiative_form(kr) for kr in key_results},
+        "initiative_forms": {},  # a form shown again with its errors; others load when opened
         "people": _people_near(user),
         "grading": grading.grading_summary(user, objective, key_results),
     }
@@ -351,11 +353,20 @@ def _initiative_response(request: HttpRequest, key_result: KeyResult, form=None)
     return render(request, "goals/objective_detail.html#initiatives", context)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
 def initiative_create(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: the empty form, inline (htmx, when "Add an initiative" is opened) or as a
+    page of its own; POST: add it."""
     key_result = access.get_key_result_for_user(request.user, pk)
     access.refuse(access.initiative_create_refusal(request.user, key_result))
+    if request.method == "GET":
+        form = _initiative_form(key_result)
+        if request.htmx:
+            context = {"kr": key_result, "form": form}
+            return render(request, "goals/objective_detail.html#initiative-form", context)
+        context = {"form": form, "key_result": key_result, "initiative": form.instance}
+        return render(request, "goals/initiative_form.html", context)
     form = _initiative_form(key_result, request.POST)
     if not form.is_valid():
         return _initiative_response(request, key_result, form)

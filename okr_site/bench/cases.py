@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from functools import partial
 
 from django.db import connection, transaction
 from django.test import Client
@@ -16,6 +17,7 @@ from django.urls import reverse
 from knox.models import AuthToken
 
 from alignment import rollup
+from goals.models import Cycle, KeyResult, Objective
 from okr_site.bench import fanout, floors
 from okr_site.bench.measure import QueryCounter
 from okr_site.bench.scenario import Scenario
@@ -277,12 +279,16 @@ def submit_case(scenario: Scenario) -> Case:
 
 
 def job_cases() -> list[Case]:
-    """The organisation-wide jobs: the nightly full roll-up and a check-in day's fan-out."""
+    """The organisation-wide jobs: the full roll-up (every stored number stale, and the
+    nightly repair that finds them right) and a check-in day's fan-out."""
 
-    def full_rollup() -> float:
+    def full_rollup(*, stale: bool) -> float:
         writes = QueryCounter(only=lambda sql: sql.startswith("UPDATE"))
-        with transaction.atomic(), connection.execute_wrapper(writes):
-            rollup.recompute_all()
+        with transaction.atomic():
+            if stale:  # untimed: every number of the open cycles needs rewriting
+                _make_rolled_up_numbers_stale()
+            with connection.execute_wrapper(writes):
+                rollup.recompute_all()
             transaction.set_rollback(True)
         return writes.seconds
 
@@ -292,6 +298,25 @@ def job_cases() -> list[Case]:
         return day.stages["total"].seconds
 
     return [
-        Case("full roll-up (database writes)", Kind.ROLLUP, full_rollup, self_timed=True),
+        Case(
+            "full roll-up, all stale (db writes)",
+            Kind.ROLLUP,
+            partial(full_rollup, stale=True),
+            self_timed=True,
+        ),
+        Case(
+            "nightly roll-up, none stale (db writes)",
+            Kind.ROLLUP,
+            partial(full_rollup, stale=False),
+            self_timed=True,
+        ),
         Case("reminder fan-out (plan + send)", Kind.FANOUT, fan_out, self_timed=True, repeat=3),
     ]
+
+
+def _make_rolled_up_numbers_stale() -> None:
+    objectives = Objective.objects.exclude(cycle__state=Cycle.State.CLOSED)
+    objectives.update(progress=0, lowest_confidence=None, stalest_checkin_at=None)
+    KeyResult.objects.filter(
+        objective__in=objectives, progress_source=KeyResult.ProgressSource.ROLLUP
+    ).update(progress=0)

@@ -123,6 +123,48 @@ def test_full_recompute_repairs_drifted_progress():
 
 
 @pytest.mark.django_db
+def test_a_recompute_that_changes_nothing_writes_no_row():
+    objective = factories.ObjectiveFactory()
+    record(factories.KeyResultFactory(objective=objective), 60)
+    rollup.recompute_all()
+    Objective.objects.filter(pk=objective.pk).update(progress=0.25)
+    # Only the drifted row is written: the UPDATE's own filter skips rows already right.
+    updated = Objective.objects.filter(rollup._changed(rollup.OBJECTIVE_FIELDS)).count()
+    assert updated == 1
+    rollup.recompute_all()
+    assert Objective.objects.filter(rollup._changed(rollup.OBJECTIVE_FIELDS)).count() == 0
+    assert progress_of(objective) == pytest.approx(0.6)
+
+
+@pytest.mark.django_db
+def test_distinct_from_counts_null_as_a_value():
+    objective = factories.ObjectiveFactory()  # no key results: lowest confidence NULL
+    Objective.objects.filter(pk=objective.pk).update(lowest_confidence=None, progress=0.5)
+    rows = Objective.objects.filter(pk=objective.pk)
+    assert not rows.filter(lowest_confidence__distinct_from=None).exists()
+    assert rows.filter(lowest_confidence__distinct_from=3).exists()
+    assert not rows.filter(progress__distinct_from=0.5).exists()
+    assert rows.filter(progress__distinct_from=0.75).exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_objectives_and_key_results_leave_room_for_updates_in_place():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, reloptions FROM pg_class WHERE relname = ANY(%s)",
+            [["goals_objective", "goals_keyresult"]],
+        )
+        options = dict(cursor.fetchall())
+    assert options == {
+        "goals_objective": ["fillfactor=80"],
+        "goals_keyresult": ["fillfactor=80"],
+    }
+
+
+@pytest.mark.django_db
 def test_objective_keeps_its_lowest_confidence_and_oldest_check_in_through_check_ins():
     """What "needs attention" reads on the objective's row follows every check-in."""
     objective = factories.ObjectiveFactory()

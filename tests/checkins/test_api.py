@@ -411,3 +411,4 @@ def test_pages_link_onwards_without_counting(org, api):
     assert len(set(seen)) == 5
     assert client.get(URL, {"page": 4, "page_size": 2}).status_code == 404
     assert client.get(URL, {"page": "x"}).status_code == 404
+    assert client.get(URL, {"page": 2**62}).status_code == 404  # past any offset

@@ -381,6 +381,27 @@ class TestKeyResultsInPlace:
         assert "Enter a valid date." in response.content.decode()
         assert not Initiative.objects.exists()
 
+    def test_the_initiative_form_loads_when_opened(self, org, login, objective):
+        """The page carries a link per key result, not a form: the form comes when the
+        person opens "Add an initiative" (htmx), or as a page of its own without it."""
+        key_result = objective.key_results.get()
+        client = login(org.owner)
+        url = reverse("goals:initiative-create", args=[key_result.pk])
+        html = page(client, objective)
+        assert f'hx-get="{url}"' in html and f'href="{url}"' in html
+        assert f"initiative-{key_result.pk}-title" not in html
+        inline = client.get(url, **HTMX).content.decode()
+        assert f'name="initiative-{key_result.pk}-title"' in inline
+        assert "<html" not in inline
+        whole = client.get(url).content.decode()
+        assert "Add an initiative to" in whole
+        assert f'name="initiative-{key_result.pk}-title"' in whole
+
+    def test_the_initiative_form_is_refused_to_a_reader(self, org, login, objective):
+        key_result = objective.key_results.get()
+        url = reverse("goals:initiative-create", args=[key_result.pk])
+        assert login(org.outsider).get(url, **HTMX).status_code == 403
+
 
 class TestCoach:
     def test_live_hints_while_writing(self, org, login):
