@@ -20,7 +20,7 @@ from alignment.models import Membership, Team, User
 from checkins.forecast import FORECAST_WINDOW, forecast
 from checkins.models import ActionItem, CheckIn, OneOnOne
 from goals import progress as math
-from goals.models import Cycle, KeyResult, Objective
+from goals.models import Cycle, KeyResult, Objective, readable_objectives
 
 # The team review looks at this many days; a first one-to-one's agenda at AGENDA_DAYS.
 REVIEW_DAYS = 7
@@ -214,10 +214,11 @@ class Agenda:
         ]
 
 
-def agenda(one_on_one: OneOnOne, visible: QuerySet[Objective], *, now: dt.datetime) -> Agenda:
+def agenda(one_on_one: OneOnOne, reader: User, *, now: dt.datetime) -> Agenda:
     """What the report did since the pair's previous one-to-one (when it was held, else
     the start of its day), or in the ``AGENDA_DAYS`` before this one for the first; up
-    to when this one was held (two queries)."""
+    to when this one was held, on the key results ``reader`` may read (two queries, or
+    three when the reader's team access must be read)."""
     previous = previous_one_on_one(one_on_one)
     until = one_on_one.held_at or now
     if previous is not None:
@@ -229,8 +230,8 @@ def agenda(one_on_one: OneOnOne, visible: QuerySet[Objective], *, now: dt.dateti
             author_id=one_on_one.report_id,
             created_at__gte=since,
             created_at__lt=until,
-            key_result__objective__in=visible.values("pk"),
         )
+        .filter(readable_objectives(reader, through="key_result__objective__"))
         .annotate(
             previous_confidence=Subquery(
                 CheckIn.objects.filter(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from django.db.models import Avg, Count, Prefetch
+from django.db.models import Avg, Count, Prefetch, Q, Subquery
 from django.http import QueryDict
 from django.utils import timezone
 
@@ -31,13 +31,18 @@ def _key_result_draft(key_result: KeyResult, now) -> KeyResultDraft:
 
 
 def _team_context(team_id: int, cycle_id: int) -> tuple[int, bool]:
-    """(objectives of the team in the cycle, whether the parent team has any): 2 queries."""
-    team_objectives = Objective.objects.active().filter(team_id=team_id, cycle_id=cycle_id)
-    parent_id = Team.objects.filter(pk=team_id).values_list("parent_id", flat=True).first()
-    parent_has = bool(parent_id) and (
-        Objective.objects.active().filter(team_id=parent_id, cycle_id=cycle_id).exists()
+    """(objectives of the team in the cycle, whether the parent team has any): one
+    query over the two teams' rows of the cycle."""
+    parent = Team.objects.filter(pk=team_id).values("parent_id")
+    counts = (
+        Objective.objects.active()
+        .filter(Q(team_id=team_id) | Q(team_id=Subquery(parent)), cycle_id=cycle_id)
+        .aggregate(
+            own=Count("pk", filter=Q(team_id=team_id)),
+            parent=Count("pk", filter=~Q(team_id=team_id)),
+        )
     )
-    return team_objectives.count(), parent_has
+    return counts["own"], counts["parent"] > 0
 
 
 @dataclass

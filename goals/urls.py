@@ -15,6 +15,7 @@ urlpatterns = [
     path("objectives/new/", objectives.objective_create, name="objective-create"),
     path("objectives/<int:pk>/", objectives.objective_detail, name="objective"),
     path("objectives/<int:pk>/edit/", objectives.objective_edit, name="objective-edit"),
+    path("objectives/<int:pk>/history/", objectives.objective_history, name="objective-history"),
     path("objectives/<int:pk>/archive/", objectives.objective_archive, name="objective-archive"),
     path(
         "objectives/<int:pk>/key-results/new/",

@@ -106,9 +106,7 @@ def one_on_one_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 )
                 messages.success(request, "Notes saved.")
                 return redirect("checkins:one-on-one", one_on_one.pk)
-    agenda = reviews.agenda(
-        one_on_one, Objective.objects.visible_to(request.user), now=timezone.now()
-    )
+    agenda = reviews.agenda(one_on_one, request.user, now=timezone.now())
     context = {
         "one_on_one": one_on_one,
         "agenda": agenda,

@@ -31,7 +31,7 @@ from goals.forms import (
     ObjectiveForm,
     typed_number,
 )
-from goals.history import objective_history
+from goals.history import objective_history as objective_history_of
 from goals.models import Cycle, GoalpostChange, Initiative, KeyResult, Kpi, Objective
 from goals.views import grading
 
@@ -92,7 +92,6 @@ def _page_context(request: HttpRequest, objective: Objective, team_access=None) 
         ),
         "links": objective_links(user, objective, team_access=team_access),
         "guardrails": objective.guardrails.all(),
-        "history": objective_history(objective),
         "hints": coaching.hints_for_objective(objective, key_results),
         **_progress_chart(objective, key_results, today),
         "initiative_forms": {},  # a form shown again with its errors; others load when opened
@@ -112,9 +111,12 @@ def _people_near(user) -> QuerySet[User]:
 
 
 def _initiative_form(key_result: KeyResult, data=None) -> InitiativeForm:
-    return InitiativeForm(
+    form = InitiativeForm(
         data, instance=Initiative(key_result=key_result), prefix=f"initiative-{key_result.pk}"
     )
+    # Each inline form has its own suggestions: several may be open on one page.
+    form.fields["owner"].widget.attrs["list"] = f"people-{key_result.pk}"
+    return form
 
 
 def _progress_chart(objective: Objective, key_results: list[KeyResult], today) -> dict:
@@ -362,10 +364,17 @@ def initiative_create(request: HttpRequest, pk: int) -> HttpResponse:
     access.refuse(access.initiative_create_refusal(request.user, key_result))
     if request.method == "GET":
         form = _initiative_form(key_result)
+        people = _people_near(request.user)
         if request.htmx:
-            context = {"kr": key_result, "form": form}
+            context = {"kr": key_result, "form": form, "people": people}
             return render(request, "goals/objective_detail.html#initiative-form", context)
-        context = {"form": form, "key_result": key_result, "initiative": form.instance}
+        context = {
+            "form": form,
+            "key_result": key_result,
+            "initiative": form.instance,
+            "people": people,
+            "people_list": f"people-{key_result.pk}",
+        }
         return render(request, "goals/initiative_form.html", context)
     form = _initiative_form(key_result, request.POST)
     if not form.is_valid():
@@ -382,8 +391,22 @@ def initiative_edit(request: HttpRequest, pk: int) -> HttpResponse:
         services.initiative_save(initiative=form.instance)
         messages.success(request, "Initiative saved.")
         return redirect(initiative.key_result)
-    return render(
-        request,
-        "goals/initiative_form.html",
-        {"form": form, "initiative": initiative, "key_result": initiative.key_result},
-    )
+    context = {
+        "form": form,
+        "initiative": initiative,
+        "key_result": initiative.key_result,
+        "people": _people_near(request.user),
+        "people_list": "people",
+    }
+    return render(request, "goals/initiative_form.html", context)
+
+
+@login_required
+def objective_history(request: HttpRequest, pk: int) -> HttpResponse:
+    """Every recorded change to the objective and its key results: loaded into the
+    objective's page when it is scrolled to (htmx), or a page of its own."""
+    objective = access.get_objective_for_user(request.user, pk)
+    context = {"objective": objective, "history": objective_history_of(objective)}
+    if request.htmx:
+        return render(request, "goals/_history.html", context)
+    return render(request, "goals/objective_history.html", context)

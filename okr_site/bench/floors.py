@@ -170,7 +170,8 @@ def tree_team(cycle_id: int, team_id: int) -> Floor:
 
 def objective(objective_id: int) -> Floor:
     """The objective, its key results with their initiatives and this cycle's check-ins
-    (the chart), the objectives aligned to it, its line up the cascade and its history."""
+    (the chart), the objectives aligned to it and its line up the cascade (its change
+    history loads when scrolled to)."""
     key_results = "SELECT id FROM goals_keyresult WHERE objective_id = %s"
     return document(
         objective=(
@@ -202,11 +203,6 @@ def objective(objective_id: int) -> Floor:
                 UNION ALL SELECT o.id, o.parent_id, o.title, o.progress
                 FROM goals_objective o JOIN up ON o.id = up.parent_id)
             SELECT * FROM up""",
-            [objective_id],
-        ),
-        history=(
-            "SELECT history_id, title, history_date, history_user_id "
-            "FROM goals_historicalobjective WHERE id = %s",
             [objective_id],
         ),
     )

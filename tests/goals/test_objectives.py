@@ -116,9 +116,20 @@ class TestObjectivePage:
                 "visibility": "public",
             },
         )
-        html = page(client, objective)
-        assert "Riders love onboarding" in html and "Riders adore onboarding" in html
-        assert "Olu Owner" in html
+        history = reverse("goals:objective-history", args=[objective.pk])
+        assert f'hx-get="{history}"' in page(client, objective)  # loaded when scrolled to
+        for html in (client.get(history, **HTMX), client.get(history)):
+            html = html.content.decode()
+            assert "Riders love onboarding" in html and "Riders adore onboarding" in html
+            assert "Olu Owner" in html
+
+    def test_history_of_a_private_objective_is_not_found_by_others(self, org, login):
+        secret = factories.ObjectiveFactory(
+            cycle=org.cycle, team=org.product, owner=org.owner, visibility="private"
+        )
+        history = reverse("goals:objective-history", args=[secret.pk])
+        assert login(org.outsider).get(history, **HTMX).status_code == 404
+        assert login(org.teammate).get(history, **HTMX).status_code == 200
 
     def test_query_count_does_not_grow_with_key_results_initiatives_and_children(
         self, org, login, objective
