@@ -100,6 +100,35 @@ class Org:
             return None
         return next((t for t in self.teams.values() if t.slug == slug and not t.archived_at), None)
 
+    def find(self, text: str) -> tuple[OrgTeam | None, list[OrgTeam]]:
+        """The live team ``text`` names, by slug (links) or by name as typed in the
+        team filter, in any case. When several teams share that name: no team, and
+        the ones to choose from."""
+        text = text.strip()
+        team = self.by_slug(text)
+        if team is not None or not text:
+            return team, []
+        named = [
+            team
+            for team in self.teams.values()
+            if team.archived_at is None and team.name.casefold() == text.casefold()
+        ]
+        return (named[0], []) if len(named) == 1 else (None, named)
+
+    def first(self, count: int) -> list[OrgTeam]:
+        """The first ``count`` live teams level by level: the company, the teams
+        right below it, then theirs."""
+        found: list[OrgTeam] = []
+        level = self.children(None)
+        while level and len(found) < count:
+            found.extend(level[: count - len(found)])
+            level = [child for team in level for child in self.children(team.pk)]
+        return found
+
+    def path(self, team: OrgTeam) -> str:
+        """``Company › Division › Team``: which team of a shared name this is."""
+        return " › ".join(above.name for above in [*self.ancestors(team), team])
+
     def subtree(self, team: OrgTeam) -> set[int]:
         return {team.pk, *self.tree.descendants(team.pk)}
 

@@ -21,6 +21,7 @@ urlpatterns = [
         name="tree-objective",
     ),
     path("alignment/<int:cycle_pk>/gaps/", tree.gaps, name="gaps"),
+    path("alignment/teams/", tree.team_suggestions, name="team-suggestions"),
     # Links of one objective.
     path("objectives/<int:pk>/align/", links.objective_align, name="align"),
     path("objectives/<int:pk>/supports/", links.objective_supports, name="supports"),

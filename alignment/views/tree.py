@@ -9,7 +9,7 @@ plain link beside it. Each request runs a fixed number of queries (``alignment.t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
@@ -19,11 +19,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from alignment import tree as reads
-from alignment.models import User
+from alignment.models import Team, User
 from goals import queries
 from goals.models import Cycle
 
 TEMPLATE = "alignment/tree.html"
+# The team filter suggests the first teams of the organisation before anything is
+# typed, then the teams whose name holds what is typed: never every team at once.
+TEAMS_SUGGESTED = 15
 
 
 def _with_query(url: str, **params: object) -> str:
@@ -34,28 +37,37 @@ def _with_query(url: str, **params: object) -> str:
 
 @dataclass
 class Filters:
-    """The tree's GET parameters: ``team`` (a slug), ``owner`` (a username) and
-    ``attention`` (anything non-empty)."""
+    """The tree's GET parameters: ``team`` (a slug, or a team's name as typed),
+    ``owner`` (a username) and ``attention`` (anything non-empty)."""
 
     team: reads.OrgTeam | None
     owner_name: str
     owner: User | None
     attention: bool
+    team_text: str = ""  # what the team field said, shown again when it named no team
+    team_choices: list[reads.OrgTeam] = field(default_factory=list)  # teams of that name
 
     @classmethod
     def read(cls, request: HttpRequest, org: reads.Org, *, team_only: bool = False) -> Filters:
         """One query when an owner is asked for."""
-        team = org.by_slug(request.GET.get("team", ""))
+        team_text = request.GET.get("team", "").strip()
+        team, choices = org.find(team_text)
+        teams = {"team": team, "team_text": team_text, "team_choices": choices}
         if team_only:
-            return cls(team=team, owner_name="", owner=None, attention=False)
+            return cls(owner_name="", owner=None, attention=False, **teams)
         owner_name = request.GET.get("owner", "").strip()
         owner = User.objects.filter(username=owner_name).first() if owner_name else None
         return cls(
-            team=team,
             owner_name=owner_name,
             owner=owner,
             attention=bool(request.GET.get("attention")),
+            **teams,
         )
+
+    @property
+    def team_unknown(self) -> bool:
+        """The team field named no team at all (not even several)."""
+        return bool(self.team_text) and self.team is None and not self.team_choices
 
     @property
     def listing(self) -> bool:
@@ -105,7 +117,8 @@ def _page(
             for other in cycles
         ],
         "org": org,
-        "team_options": org.options(),
+        "team_suggestions": org.first(TEAMS_SUGGESTED),
+        "team_choices": [(team, org.path(team)) for team in filters.team_choices],
         "filters": filters,
         "expected": scope.expected,
         "form_url": base,
@@ -227,3 +240,18 @@ def gaps(request: HttpRequest, cycle_pk: int) -> HttpResponse:
         team_ids = org.subtree(filters.team) if filters.team else None
         context["gaps"] = reads.gaps(scope, top=top, team_ids=team_ids, now=timezone.now())
     return render(request, "alignment/gaps.html", context)
+
+
+@login_required
+def team_suggestions(request: HttpRequest) -> HttpResponse:
+    """The team filter's suggestions as one types: live teams whose name holds the
+    text, each with the team above it (one query)."""
+    text = request.GET.get("team", "").strip()
+    teams = (
+        Team.objects.filter(archived_at__isnull=True, name__icontains=text)
+        .select_related("parent")
+        .order_by("name", "pk")[:TEAMS_SUGGESTED]
+        if text
+        else Team.objects.none()
+    )
+    return render(request, "alignment/_team_suggestions.html", {"teams": teams})

@@ -8,6 +8,7 @@ import re
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -231,7 +232,48 @@ def test_team_link_without_htmx_opens_a_page_at_that_team(org, login, cascade):
     assert "<html" in page
     crumbs = page.split('aria-label="Teams above"')[1].split("</nav>")[0]
     _assert_shows(crumbs, ">Company</a>", '<li aria-current="page">Product</li>')
-    _assert_shows(page, "Delight new riders", '<option value="product" selected>')
+    _assert_shows(page, "Delight new riders", 'name="team" list="tree-team-options"')
+    assert 'value="Product"' in page.split('id="tree-team"')[1].split(">")[0]
+
+
+def test_team_filter_takes_a_name_as_typed(org, login, cascade):
+    client = login(org.lead)
+    by_slug = _get(client, _tree_url(org.cycle, "?team=product"))
+    by_name = _get(client, _tree_url(org.cycle, "?team=pRoDuct%20"))
+    assert "in Product and below" in by_name or "Delight new riders" in by_name
+    assert by_name.count("Delight new riders") == by_slug.count("Delight new riders")
+    assert "No team is called" not in by_name
+
+
+def test_team_filter_says_when_no_team_or_several_have_that_name(org, login, cascade):
+    client = login(org.lead)
+    page = _get(client, _tree_url(org.cycle, "?team=Nowhere"))
+    assert "No team is called “Nowhere”" in page and 'aria-invalid="true"' in page
+    twin = factories.TeamFactory(name="Product", slug="product-2", parent=org.sales)
+    page = _get(client, _tree_url(org.cycle, "?team=product "))  # a slug wins over a name
+    assert "Several teams" not in page
+    page = _get(client, _tree_url(org.cycle, "?team=Product"))
+    assert "Several teams are called “Product”" in page
+    assert f"?team={twin.slug}" in page and "Company › Sales › Product" in page
+
+
+def test_team_filter_never_lists_every_team(org, login, cascade):
+    for number in range(40):
+        factories.TeamFactory(name=f"Squad {number:02}", parent=org.product)
+    page = _get(login(org.lead), _tree_url(org.cycle))
+    assert page.count("Squad ") < 20  # the first teams level by level, then as one types
+    suggestions = login(org.lead).get(reverse("alignment:team-suggestions"), {"team": "squad 1"})
+    html = suggestions.content.decode()
+    assert html.count("<option") == 10 and 'value="Squad 10"' in html and "in Product" in html
+    assert login(org.lead).get(reverse("alignment:team-suggestions")).content.strip() == b""
+
+
+def test_team_suggestions_escape_names_and_need_a_sign_in(org, login):
+    factories.TeamFactory(name='<script>alert("x")</script>', parent=org.product)
+    url = reverse("alignment:team-suggestions")
+    html = login(org.lead).get(url, {"team": "script"}).content.decode()
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert Client().get(url, {"team": "script"}).status_code == 302
 
 
 def test_objective_fragment_lists_the_aligned_objectives_of_any_team(org, login, cascade):
