@@ -21,7 +21,7 @@ from goals.models import Cycle, KeyResult, Objective
 from okr_site.bench import fanout, floors
 from okr_site.bench.measure import QueryCounter
 from okr_site.bench.scenario import Scenario
-from okr_site.bench.urls import NULL_PATH
+from okr_site.bench.urls import API_NULL_PATH, NULL_PATH
 
 
 class Kind(Enum):
@@ -87,6 +87,7 @@ def with_token(user) -> Client:
 def page_cases(scenario: Scenario) -> list[Case]:
     """Pages and API lists, each fetched by the person who reads it most."""
     lead, ceo = signed_in(scenario.lead), signed_in(scenario.ceo)
+    api_client = with_token(scenario.lead)
     cycle, team = scenario.cycle, scenario.team
     pages: list[tuple[str, Client, str, dict, Callable[[], object]]] = [
         ("home", lead, reverse("goals:home"), {}, floors.home(scenario.lead.pk)),
@@ -147,7 +148,8 @@ def page_cases(scenario: Scenario) -> list[Case]:
             )
             for name, client, path, headers, floor in pages
         ),
-        *_api_cases(scenario, with_token(scenario.lead)),
+        Case("API overhead (token, no rows)", Kind.OVERHEAD, _getter(api_client, API_NULL_PATH)),
+        *_api_cases(scenario, api_client),
         _admin_case(scenario),
     ]
     return cases

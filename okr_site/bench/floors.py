@@ -250,14 +250,14 @@ def first_page(table: str, columns: str, order: str, where: str = "TRUE", params
 
 
 def admin_checkins() -> Floor:
-    """The admin changelist's 100 newest check-ins with their key result and author."""
+    """The admin changelist's 50 newest check-ins with their key result and author."""
     return document(
         results=(
             """SELECT ci.id, ci.value, ci.confidence, ci.created_at, kr.title, u.username
             FROM checkins_checkin ci
             JOIN goals_keyresult kr ON kr.id = ci.key_result_id
             JOIN alignment_user u ON u.id = ci.author_id
-            ORDER BY ci.created_at DESC, ci.id DESC LIMIT 100""",
+            ORDER BY ci.created_at DESC, ci.id DESC LIMIT 50""",
             [],
         )
     )
