@@ -17,11 +17,12 @@ something they may read but not change answers 403 with a reason.
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import Http404
 
 from alignment.models import Team
 from alignment.queries import TeamAccess, team_access_for
-from goals.models import Cycle, Initiative, KeyResult, Kpi, Objective
+from goals.models import Cycle, Initiative, KeyResult, Kpi, Objective, readable_objectives
 
 CLOSED_CYCLE = "This cycle is closed: its goals are read-only."
 NOT_YOURS = "Only the owner, the team's leads and admins can change this objective."
@@ -103,15 +104,22 @@ def refuse(reason: str | None) -> None:
         raise PermissionDenied(reason)
 
 
+def _one(rows: QuerySet, pk, missing: str):
+    """The row ``pk`` of ``rows``, or 404 saying ``missing``. ``get``, not ``first()``:
+    a primary key names one row, so there is no ordering to join tables for."""
+    try:
+        return rows.get(pk=pk)
+    except rows.model.DoesNotExist:
+        raise Http404(missing) from None
+
+
 def get_objective_for_user(
     user, pk: int, *, write: bool = False, access: TeamAccess | None = None
 ) -> Objective:
     """The objective ``pk`` if ``user`` may read it (404 otherwise); with ``write``, also
     403 unless they may change it."""
     visible = Objective.objects.visible_to(user, access=access)
-    objective = visible.select_related("cycle", "team", "owner").filter(pk=pk).first()
-    if objective is None:
-        raise Http404("No such objective.")
+    objective = _one(visible.select_related("cycle", "team", "owner"), pk, "No such objective.")
     if write:
         refuse(objective_write_refusal(user, objective, access=access))
     return objective
@@ -119,15 +127,12 @@ def get_objective_for_user(
 
 def get_key_result_for_user(user, pk: int, *, write: bool = False) -> KeyResult:
     """A key result is readable and writable exactly as its objective is."""
-    key_result = (
-        KeyResult.objects.filter(
-            pk=pk, objective__in=Objective.objects.visible_to(user).values("pk")
-        )
-        .select_related("objective__cycle", "objective__team", "objective__owner", "owner")
-        .first()
+    rows = KeyResult.objects.filter(readable_objectives(user, through="objective__"))
+    key_result = _one(
+        rows.select_related("objective__cycle", "objective__team", "objective__owner", "owner"),
+        pk,
+        "No such key result.",
     )
-    if key_result is None:
-        raise Http404("No such key result.")
     if write:
         refuse(objective_write_refusal(user, key_result.objective))
     return key_result
@@ -136,15 +141,10 @@ def get_key_result_for_user(user, pk: int, *, write: bool = False) -> KeyResult:
 def get_initiative_for_user(user, pk: int, *, write: bool = False) -> Initiative:
     """Readable with its objective; writable by the objective's writers and by the
     initiative's own owner and its key result's owner (in an open cycle)."""
-    initiative = (
-        Initiative.objects.filter(
-            pk=pk, key_result__objective__in=Objective.objects.visible_to(user).values("pk")
-        )
-        .select_related("key_result__objective__cycle", "owner")
-        .first()
-    )
-    if initiative is None:
-        raise Http404("No such initiative.")
+    rows = Initiative.objects.filter(
+        readable_objectives(user, through="key_result__objective__")
+    ).select_related("key_result__objective__cycle", "owner")
+    initiative = _one(rows, pk, "No such initiative.")
     if write and not (
         initiative.owner_id == user.pk and not initiative.key_result.objective.cycle.is_closed
     ):

@@ -105,14 +105,14 @@ def page_cases(scenario: Scenario) -> list[Case]:
             ceo,
             reverse("alignment:tree", args=[cycle.pk]),
             {},
-            floors.tree(cycle.pk, scenario.company.pk),
+            floors.tree(cycle.pk, scenario.company.pk, root=True),
         ),
         (
             "alignment tree, open a team",
             ceo,
             reverse("alignment:tree-team", args=[cycle.pk, scenario.division.pk]),
             {"HX-Request": "true"},
-            floors.tree_team(cycle.pk, scenario.division.pk),
+            floors.tree(cycle.pk, scenario.division.pk, root=False),
         ),
         (
             "objective page",

@@ -145,33 +145,76 @@ def cycle_overview(cycle_id: int) -> Floor:
     )
 
 
-OBJECTIVES_OF_TEAMS = """
-    SELECT t.id AS team_id, t.name AS team, o.id, o.title, o.progress, o.parent_id,
-           o.lowest_confidence, u.username AS owner,
-           kr.id AS key_result_id, kr.title AS key_result, kr.progress AS kr_progress,
-           kr.confidence
+# A team's objectives as the tree's nodes show them: owner, team, parent, how many are
+# aligned to each, staleness and attention (read from the objective's row, as the page
+# does), and what each supports.
+TREE_NODES = """
+    SELECT o.id, o.title, o.kind, o.visibility, o.progress, o.lowest_confidence,
+           o.stalest_checkin_at <= %s AS stale, t.name AS team, u.username, u.first_name,
+           u.last_name, p.title AS parent,
+           (SELECT COUNT(*) FROM goals_objective c
+            WHERE c.parent_id = o.id AND c.archived_at IS NULL) AS aligned,
+           (SELECT json_agg(s.title) FROM goals_objective_supports l
+            JOIN goals_objective s ON s.id = l.to_objective_id
+            WHERE l.from_objective_id = o.id) AS supports
     FROM goals_objective o
     JOIN alignment_team t ON t.id = o.team_id
     JOIN alignment_user u ON u.id = o.owner_id
-    LEFT JOIN goals_keyresult kr ON kr.objective_id = o.id AND kr.archived_at IS NULL
-    WHERE o.cycle_id = %s AND o.archived_at IS NULL AND (t.id = %s OR t.parent_id = %s)
+    LEFT JOIN goals_objective p ON p.id = o.parent_id
+    WHERE o.cycle_id = %s AND o.team_id = %s AND o.archived_at IS NULL
+    ORDER BY o.created_at, o.id LIMIT 100
 """
+# The counts each team's summary line is made of, per team of the subtree (summed up the
+# tree as the page does): its own objectives, their mean progress and those needing
+# attention. The company's subtree is every team: like the page, no list of them.
+TEAM_COUNTS = """
+    SELECT o.team_id, COUNT(*) AS objectives, AVG(o.progress) AS score,
+           COUNT(*) FILTER (WHERE o.progress < %s OR o.lowest_confidence <= 4
+                            OR o.stalest_checkin_at <= %s) AS attention
+    FROM goals_objective o
+    WHERE o.cycle_id = %s AND o.archived_at IS NULL {subtree}
+    GROUP BY o.team_id
+"""
+SUBTREE = """AND o.team_id IN (
+        WITH RECURSIVE subtree(id) AS (
+            SELECT %s::bigint
+            UNION SELECT t.id FROM alignment_team t JOIN subtree s ON t.parent_id = s.id
+        ) SELECT id FROM subtree)"""
 
 
-def tree(cycle_id: int, company_id: int) -> Floor:
-    """The first two levels: the company's objectives and those of the teams below it."""
-    return document(objectives=(OBJECTIVES_OF_TEAMS, [cycle_id, company_id, company_id]))
+BEHIND_PACE = 0.25  # progress under which an objective trails the pace (the page's own)
 
 
-def tree_team(cycle_id: int, team_id: int) -> Floor:
-    """One expansion: a team's objectives and its sub-teams'."""
-    return document(objectives=(OBJECTIVES_OF_TEAMS, [cycle_id, team_id, team_id]))
+def _stale_before() -> dt.datetime:
+    return timezone.now() - dt.timedelta(days=14)
+
+
+def tree(cycle_id: int, team_id: int, *, root: bool) -> Floor:
+    """One level of the tree: the team's objectives as nodes, its sub-teams' lines with
+    the counts of everything below them (the first page: the company, the ``root``)."""
+    stale = _stale_before()
+    counts = [BEHIND_PACE, stale, cycle_id]
+    if root:
+        counts_sql = TEAM_COUNTS.format(subtree="")
+    else:
+        counts_sql = TEAM_COUNTS.format(subtree=SUBTREE)
+        counts.append(team_id)
+    return document(
+        objectives=(TREE_NODES, [stale, cycle_id, team_id]),
+        counts=(counts_sql, counts),
+        sub_teams=(
+            "SELECT id, name, slug FROM alignment_team WHERE parent_id = %s "
+            "AND archived_at IS NULL ORDER BY name",
+            [team_id],
+        ),
+    )
 
 
 def objective(objective_id: int) -> Floor:
-    """The objective, its key results with their initiatives and this cycle's check-ins
-    (the chart), the objectives aligned to it and its line up the cascade (its change
-    history loads when scrolled to)."""
+    """The objective, its key results with their initiatives, goalpost changes and this
+    cycle's check-ins (the chart), the objectives aligned to it, its line up the
+    cascade, its links and dependencies, its guardrail KPIs and the coach's count of
+    the team's objectives (its change history loads when scrolled to)."""
     key_results = "SELECT id FROM goals_keyresult WHERE objective_id = %s"
     return document(
         objective=(
@@ -205,6 +248,39 @@ def objective(objective_id: int) -> Floor:
             SELECT * FROM up""",
             [objective_id],
         ),
+        goalpost_changes=(
+            f"SELECT * FROM goals_goalpostchange WHERE key_result_id IN ({key_results})",
+            [objective_id],
+        ),
+        supports=(
+            """SELECT o.id, o.title, l.from_objective_id = %s AS supports
+            FROM goals_objective_supports l JOIN goals_objective o
+              ON o.id = CASE WHEN l.from_objective_id = %s THEN l.to_objective_id
+                             ELSE l.from_objective_id END
+            WHERE l.from_objective_id = %s OR l.to_objective_id = %s""",
+            [objective_id] * 4,
+        ),
+        dependencies=(
+            "SELECT * FROM goals_dependency "
+            "WHERE requesting_objective_id = %s OR providing_objective_id = %s",
+            [objective_id, objective_id],
+        ),
+        guardrails=(
+            """SELECT k.id, k.name, k.latest_value, k.green_threshold, k.red_threshold
+            FROM goals_kpi k JOIN goals_kpi_guarded_objectives g ON g.kpi_id = k.id
+            WHERE g.objective_id = %s AND k.archived_at IS NULL""",
+            [objective_id],
+        ),
+        team_load=(  # the coach's: the team's objectives this cycle, and its parent's
+            """SELECT
+              (SELECT COUNT(*) FROM goals_objective o WHERE o.cycle_id = x.cycle_id
+               AND o.team_id = x.team_id AND o.archived_at IS NULL) AS own,
+              (SELECT COUNT(*) FROM goals_objective o WHERE o.cycle_id = x.cycle_id
+               AND o.team_id = t.parent_id AND o.archived_at IS NULL) AS parent
+            FROM goals_objective x JOIN alignment_team t ON t.id = x.team_id
+            WHERE x.id = %s""",
+            [objective_id],
+        ),
     )
 
 
@@ -226,17 +302,31 @@ def team_review(team_id: int) -> Floor:
 
 
 def one_on_one(one_on_one_id: int, report_id: int) -> Floor:
-    """The report's check-ins of the last two weeks, and the pair's action items."""
+    """The report's check-ins of the last two weeks with the confidence each replaced
+    (what changed), the pair's previous one-to-one, and the action items with owners."""
     return document(
         checkins=(
             """SELECT ci.id, ci.value, ci.confidence, ci.note, ci.blocker, ci.created_at,
-                   kr.id AS key_result_id, kr.title
+                   kr.id AS key_result_id, kr.title, kr.objective_id, u.username,
+                   (SELECT p.confidence FROM checkins_checkin p
+                    WHERE p.key_result_id = ci.key_result_id AND p.created_at < ci.created_at
+                    ORDER BY p.created_at DESC, p.id DESC LIMIT 1) AS previous_confidence
             FROM checkins_checkin ci JOIN goals_keyresult kr ON kr.id = ci.key_result_id
-            WHERE ci.author_id = %s AND ci.created_at >= %s ORDER BY ci.created_at""",
+            JOIN alignment_user u ON u.id = ci.author_id
+            WHERE ci.author_id = %s AND ci.created_at >= %s
+            ORDER BY ci.created_at DESC, ci.id DESC""",
             [report_id, _week_ago() - dt.timedelta(days=7)],
         ),
+        previous=(
+            """SELECT p.* FROM checkins_oneonone p JOIN checkins_oneonone o
+              ON p.manager_id = o.manager_id AND p.report_id = o.report_id
+            WHERE o.id = %s AND p.scheduled_for < o.scheduled_for
+            ORDER BY p.scheduled_for DESC, p.id DESC LIMIT 1""",
+            [one_on_one_id],
+        ),
         action_items=(
-            "SELECT * FROM checkins_actionitem WHERE one_on_one_id = %s",
+            """SELECT a.*, u.username FROM checkins_actionitem a
+            JOIN alignment_user u ON u.id = a.owner_id WHERE a.one_on_one_id = %s""",
             [one_on_one_id],
         ),
     )
