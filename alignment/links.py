@@ -241,22 +241,26 @@ class ObjectiveLinks:
         return [group for group in groups if group[1]]
 
 
+# What the links section shows of an objective's parent, for a page to read with it.
+PARENT_RELATED = ("parent__team", "parent__cycle", "parent_key_result")
+
+
 def objective_links(
     user: User, objective: Objective, *, team_access: TeamAccess | None = None
 ) -> ObjectiveLinks:
     """The links section of ``objective``'s page, for ``user``. At most nine queries,
     whatever the number of links: the reader's team access (unless given), the parent,
-    what it supports, what supports it, its dependencies (and, if it has any, the
-    objectives on both sides), the objectives that could deliver the requests the
-    reader may answer, and the team tree for a lead who is not a writer (to know
-    whether they lead a team below)."""
+    the support links (and, if there are any, the objectives at their other end), its
+    dependencies (and, if it has any, the objectives on both sides), the objectives
+    that could deliver the requests the reader may answer, and the team tree for a lead
+    who is not a writer (to know whether they lead a team below)."""
     team_access = team_access or team_access_for(user)
     visible = Objective.objects.visible_to(user, access=team_access)
     parent, served = None, None
     if objective.parent_id:
-        linked = Objective.objects.select_related(
-            "parent__team", "parent__cycle", "parent_key_result"
-        ).get(pk=objective.pk)
+        linked = objective  # the page may have read its parent with it (PARENT_RELATED)
+        if not Objective._meta.get_field("parent").is_cached(objective):
+            linked = Objective.objects.select_related(*PARENT_RELATED).get(pk=objective.pk)
         parent, served = linked.parent, linked.parent_key_result
     parent_hidden = parent is not None and not access.can_read_objective(
         user, parent, access=team_access
@@ -273,11 +277,30 @@ def objective_links(
         parent_hidden=parent_hidden,
         can_write=access.can_write_objective(user, objective, access=team_access),
         can_cascade=cascade_refusal(user, objective, team_access=team_access) is None,
-        supports=list(visible.filter(supported_by=objective).select_related("team", "cycle")),
-        supported_by=list(visible.filter(supports=objective).select_related("team", "cycle")),
+        **_support_links(visible, objective),
         needs=needs,
         provides=[row for row in rows if row.dependency.requesting_objective_id != objective.pk],
     )
+
+
+def _support_links(visible: QuerySet[Objective], objective: Objective) -> dict:
+    """The readable objectives ``objective`` supports and those that support it: one
+    query on the links (most objectives have none) and, when there are some, one for
+    those objectives, in the objectives' usual order."""
+    pairs = list(
+        Objective.supports.through.objects.filter(
+            Q(from_objective=objective) | Q(to_objective=objective)
+        ).values_list("from_objective_id", "to_objective_id")
+    )
+    supported = {to_id for from_id, to_id in pairs if from_id == objective.pk}
+    supporters = {from_id for from_id, to_id in pairs if to_id == objective.pk}
+    if not supported and not supporters:
+        return {"supports": [], "supported_by": []}
+    others = list(visible.filter(pk__in=supported | supporters).select_related("team", "cycle"))
+    return {
+        "supports": [other for other in others if other.pk in supported],
+        "supported_by": [other for other in others if other.pk in supporters],
+    }
 
 
 _NAMED_OBJECTIVES = Objective.objects.select_related("team", "cycle", "owner")

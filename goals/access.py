@@ -114,12 +114,19 @@ def _one(rows: QuerySet, pk, missing: str):
 
 
 def get_objective_for_user(
-    user, pk: int, *, write: bool = False, access: TeamAccess | None = None
+    user,
+    pk: int,
+    *,
+    write: bool = False,
+    access: TeamAccess | None = None,
+    related: tuple[str, ...] = (),
 ) -> Objective:
-    """The objective ``pk`` if ``user`` may read it (404 otherwise); with ``write``, also
-    403 unless they may change it."""
+    """The objective ``pk`` (with its cycle, team, owner and the ``related`` rows) if
+    ``user`` may read it (404 otherwise); with ``write``, also 403 unless they may
+    change it."""
     visible = Objective.objects.visible_to(user, access=access)
-    objective = _one(visible.select_related("cycle", "team", "owner"), pk, "No such objective.")
+    rows = visible.select_related("cycle", "team", "owner", *related)
+    objective = _one(rows, pk, "No such objective.")
     if write:
         refuse(objective_write_refusal(user, objective, access=access))
     return objective
