@@ -83,12 +83,15 @@ def test_admin_check_ins_estimate_the_unfiltered_count_on_postgresql(org, login,
 def test_team_filter_options_are_escaped_and_mark_the_chosen_team(org, login):
     org.sales.name = '<script>alert("x")</script> & Co'
     org.sales.save()
-    page = (
-        login(org.lead)
-        .get(reverse("alignment:tree", args=[org.cycle.pk]), {"team": "sales"})
-        .content.decode()
-    )
+    client = login(org.lead)
+    overview = client.get(reverse("goals:cycle", args=[org.cycle.pk]), {"team": "sales"})
+    page = overview.content.decode()
     assert "<script>alert" not in page
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Co</option>" in page
     assert '<option value="sales" selected>' in page
     assert '<option value="product">' in page
+    # The tree's filter is a search field: the chosen team's name, escaped, is its value.
+    tree = client.get(reverse("alignment:tree", args=[org.cycle.pk]), {"team": "sales"})
+    page = tree.content.decode()
+    assert "<script>alert" not in page
+    assert 'value="&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Co"' in page
