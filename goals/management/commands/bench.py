@@ -49,7 +49,12 @@ class Command(BaseCommand):
             with connection.cursor() as cursor:
                 cursor.execute("VACUUM (ANALYZE)")
         with (
-            override_settings(ROOT_URLCONF="okr_site.bench.urls", ALLOWED_HOSTS=["testserver"]),
+            # In-process requests over plain HTTP: no redirect to HTTPS.
+            override_settings(
+                ROOT_URLCONF="okr_site.bench.urls",
+                ALLOWED_HOSTS=["testserver"],
+                SECURE_SSL_REDIRECT=False,
+            ),
             transaction.atomic(),
         ):
             scenario = Scenario.load()

@@ -481,7 +481,9 @@ def _environment(scratch: Path, base_url: str, redis_url: str) -> dict[str, str]
         "REDIS_URL": redis_url,
         "ALLOWED_HOSTS": "127.0.0.1",
         "SITE_URL": base_url,
-        "SECURE_COOKIES": "false",  # the cookies go over plain HTTP to 127.0.0.1
+        # Plain HTTP on the loopback: no redirect to HTTPS, cookies sent without it.
+        "SECURE_COOKIES": "false",
+        "SSL_REDIRECT": "false",
         "STATIC_ROOT": str(scratch / "static"),
         "LOG_LEVEL": "WARNING",
     }

@@ -1,0 +1,164 @@
+"""The web layer's defences: response headers, cookies, the production settings that
+`check --deploy` reviews, password hashing and rules, and the session's life."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.hashers import Argon2PasswordHasher
+from django.contrib.auth.password_validation import validate_password
+from django.contrib.sessions.models import Session
+from django.core.exceptions import ValidationError
+from django.test import Client
+from django.urls import reverse
+
+from okr_site import settings as project_settings
+from tests.test_settings import settings_in_subprocess
+
+ROOT = Path(__file__).resolve().parents[1]
+PASSWORD = "correct horse battery"
+# What docs/security.md tells self-hosters to set behind a TLS-terminating proxy.
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": "x7Kq2vN9pL4wR8tY1zB6cF3hJ5mD0sG-a_long_random_production_key",
+    "ALLOWED_HOSTS": "okr.example.org",
+    "SITE_URL": "https://okr.example.org",
+    "BEHIND_TLS_PROXY": "true",
+}
+
+
+def test_check_deploy_is_clean_under_the_documented_production_settings():
+    # Not this test run's own switches (the browser tests' DJANGO_ALLOW_ASYNC_UNSAFE).
+    clean = {
+        key: value
+        for key, value in os.environ.items()
+        if key != "DEBUG" and not key.startswith("DJANGO_")
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env={**clean, **PRODUCTION},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_settings_send_everything_over_https_only():
+    names = "SECURE_SSL_REDIRECT SECURE_HSTS_SECONDS SECURE_HSTS_INCLUDE_SUBDOMAINS"
+    names += " SESSION_COOKIE_SECURE CSRF_COOKIE_SECURE SECURE_PROXY_SSL_HEADER"
+    result = settings_in_subprocess(PRODUCTION, ", ".join(f"s.{name}" for name in names.split()))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        "True 31536000 True True True ('HTTP_X_FORWARDED_PROTO', 'https')"
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/login/", "/api/v1/cycles/", "/no-such-page/", "/api/docs/"])
+def test_every_response_carries_the_security_headers(client, path):
+    response = client.get(path)
+    policy = response["Content-Security-Policy"]
+    directives = dict(part.strip().split(" ", 1) for part in policy.split(";"))
+    assert directives["default-src"] == "'self'"
+    assert directives["script-src"] == "'self'"
+    assert directives["object-src"] == "'none'"
+    assert directives["frame-ancestors"] == "'none'"
+    assert "'unsafe-inline'" not in policy and "'unsafe-eval'" not in policy
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Referrer-Policy"] == "same-origin"
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["Cross-Origin-Opener-Policy"] == "same-origin"
+
+
+@pytest.mark.django_db
+def test_hsts_is_sent_over_https(client, settings):
+    settings.SECURE_HSTS_SECONDS = 31_536_000
+    settings.SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    response = client.get("/login/", secure=True)
+    assert response["Strict-Transport-Security"].startswith("max-age=31536000; includeSubDomains")
+
+
+@pytest.mark.django_db
+def test_session_and_csrf_cookies_are_http_only_same_site_and_secure(org, settings):
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = True
+    org.owner.set_password(PASSWORD)
+    org.owner.save()
+    client = Client()
+    csrf = client.get("/login/", secure=True).cookies["csrftoken"]
+    assert csrf["samesite"] == "Lax" and csrf["secure"]
+    response = client.post(
+        "/login/", {"username": org.owner.username, "password": PASSWORD}, secure=True
+    )
+    session = response.cookies["sessionid"]
+    assert session["httponly"] and session["secure"] and session["samesite"] == "Lax"
+
+
+def test_passwords_are_hashed_with_argon2():
+    assert project_settings.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
+    hasher = Argon2PasswordHasher()  # argon2-cffi installed: it hashes and verifies
+    encoded = hasher.encode(PASSWORD, hasher.salt())
+    assert encoded.startswith("argon2$") and hasher.verify(PASSWORD, encoded)
+
+
+@pytest.mark.parametrize(
+    ("password", "accepted"),
+    [
+        ("short pass", False),  # under 12 characters
+        ("password1234", False),  # a common password
+        ("ladder otter violet", True),  # a pass phrase: length, no composition rules
+        ("4815162342108", True),  # digits only are fine when long enough
+        ("ŝtupoj de la ĉielo", True),
+    ],
+)
+def test_password_rules_are_about_length_not_composition(settings, password, accepted):
+    settings.AUTH_PASSWORD_VALIDATORS = project_settings.AUTH_PASSWORD_VALIDATORS
+    if accepted:
+        validate_password(password)
+    else:
+        with pytest.raises(ValidationError):
+            validate_password(password)
+
+
+@pytest.mark.django_db
+class TestSessions:
+    @pytest.fixture
+    def owner(self, org):
+        org.owner.set_password(PASSWORD)
+        org.owner.save()
+        return org.owner
+
+    def sign_in(self, user) -> Client:
+        client = Client()
+        client.get("/login/")
+        before = client.session.session_key
+        response = client.post("/login/", {"username": user.username, "password": PASSWORD})
+        assert response.status_code == 302
+        assert client.session.session_key != before  # a new session at sign-in
+        return client
+
+    def test_sign_out_ends_the_session(self, owner):
+        client = self.sign_in(owner)
+        key = client.session.session_key
+        client.post(reverse("logout"))
+        assert not Session.objects.filter(session_key=key).exists()
+        assert client.get(reverse("goals:home")).status_code == 302
+
+    def test_a_deactivated_person_is_signed_out_everywhere(self, owner):
+        client = self.sign_in(owner)
+        owner.is_active = False
+        owner.save()
+        assert client.get(reverse("goals:home")).status_code == 302
+        refused = Client().post("/login/", {"username": owner.username, "password": PASSWORD})
+        assert refused.status_code == 200  # the form again, not signed in
+
+    def test_changing_the_password_ends_the_other_sessions(self, owner):
+        elsewhere = self.sign_in(owner)
+        owner.set_password("another long pass phrase")
+        owner.save()
+        assert elsewhere.get(reverse("goals:home")).status_code == 302
