@@ -9,6 +9,7 @@ See README.md ("Configuration") for every variable.
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import csp.constants
@@ -50,6 +51,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
     "django.contrib.humanize",
     "django_htmx",
     "template_partials",
@@ -77,6 +79,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "okr_site.middleware.HtmxLoginRedirectMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: it answers for a locked-out sign-in
 ]
 
 ROOT_URLCONF = "okr_site.urls"
@@ -121,6 +124,25 @@ AUTH_USER_MODEL = "alignment.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "goals:home"
 LOGOUT_REDIRECT_URL = "login"
+# Sign-in throttling (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords for one
+# username from one address, that pair waits LOGIN_LOCKOUT_MINUTES. Keyed on the pair,
+# an attacker elsewhere cannot lock a person out. The address is the connection's own;
+# behind a proxy, the one the proxy appended to X-Forwarded-For (a client cannot forge
+# it: anything it sent sits further left).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+if env.bool("BEHIND_TLS_PROXY", default=False):
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+    AXES_IPWARE_PROXY_ORDER = "right-most"
+
 # Argon2 for new and changed passwords; older hashes still verify and are upgraded at the
 # next sign-in.
 PASSWORD_HASHERS = [

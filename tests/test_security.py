@@ -162,3 +162,61 @@ class TestSessions:
         owner.set_password("another long pass phrase")
         owner.save()
         assert elsewhere.get(reverse("goals:home")).status_code == 302
+
+
+@pytest.mark.django_db
+class TestSignInThrottling:
+    """Five wrong passwords for one username from one address lock that pair out; the
+    same person elsewhere, and other people from that address, still sign in."""
+
+    @pytest.fixture
+    def owner(self, org):
+        org.owner.set_password(PASSWORD)
+        org.owner.save()
+        return org.owner
+
+    @staticmethod
+    def attempt(user, password: str, address: str, **headers):
+        client = Client(REMOTE_ADDR=address, headers=headers)
+        return client.post("/login/", {"username": user.username, "password": password})
+
+    def fail_five_times(self, user, address: str, **headers) -> None:
+        """Four wrong passwords get the form again; the fifth locks the pair out."""
+        for _ in range(4):
+            assert self.attempt(user, "wrong guess here", address, **headers).status_code == 200
+        assert self.attempt(user, "wrong guess here", address, **headers).status_code == 429
+
+    def test_five_failures_lock_the_username_from_that_address(self, owner):
+        self.fail_five_times(owner, "203.0.113.7")
+        locked = self.attempt(owner, PASSWORD, "203.0.113.7")
+        assert locked.status_code == 429
+        assert "Too many attempts" in locked.content.decode()
+
+    def test_an_attacker_cannot_lock_the_victim_out(self, owner, org):
+        self.fail_five_times(owner, "203.0.113.7")
+        assert self.attempt(owner, PASSWORD, "198.51.100.20").status_code == 302
+        org.teammate.set_password(PASSWORD)
+        org.teammate.save()
+        assert self.attempt(org.teammate, PASSWORD, "203.0.113.7").status_code == 302
+
+    def test_a_success_clears_the_failures(self, owner):
+        for _ in range(4):
+            self.attempt(owner, "wrong guess here", "203.0.113.7")
+        assert self.attempt(owner, PASSWORD, "203.0.113.7").status_code == 302
+        self.fail_five_times(owner, "203.0.113.7")  # counted from zero again
+
+    def test_a_forged_forwarded_for_does_not_change_the_address(self, owner):
+        for number in range(5):
+            self.attempt(
+                owner, "wrong guess here", "203.0.113.7", x_forwarded_for=f"10.0.0.{number}"
+            )
+        assert self.attempt(owner, PASSWORD, "203.0.113.7").status_code == 429
+
+    def test_behind_a_proxy_the_address_is_the_one_the_proxy_saw(self, owner, settings):
+        settings.AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+        settings.AXES_IPWARE_PROXY_ORDER = "right-most"
+        proxy = "10.0.0.2"
+        # The client forges a left-most address; the proxy appends the one it saw.
+        self.fail_five_times(owner, proxy, x_forwarded_for="192.0.2.1, 203.0.113.7")
+        elsewhere = self.attempt(owner, PASSWORD, proxy, x_forwarded_for="192.0.2.1, 198.51.100.20")
+        assert elsewhere.status_code == 302
