@@ -84,16 +84,22 @@ def test_hsts_is_sent_over_https(client, settings):
     assert response["Strict-Transport-Security"].startswith("max-age=31536000; includeSubDomains")
 
 
-@pytest.mark.django_db
-def test_session_and_csrf_cookies_are_http_only_same_site_and_secure(org, settings):
-    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = True
+@pytest.fixture
+def owner(org):
+    """The owner persona, with a password to sign in with through the form."""
     org.owner.set_password(PASSWORD)
     org.owner.save()
+    return org.owner
+
+
+@pytest.mark.django_db
+def test_session_and_csrf_cookies_are_http_only_same_site_and_secure(owner, settings):
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = True
     client = Client()
     csrf = client.get("/login/", secure=True).cookies["csrftoken"]
     assert csrf["samesite"] == "Lax" and csrf["secure"]
     response = client.post(
-        "/login/", {"username": org.owner.username, "password": PASSWORD}, secure=True
+        "/login/", {"username": owner.username, "password": PASSWORD}, secure=True
     )
     session = response.cookies["sessionid"]
     assert session["httponly"] and session["secure"] and session["samesite"] == "Lax"
@@ -127,12 +133,6 @@ def test_password_rules_are_about_length_not_composition(settings, password, acc
 
 @pytest.mark.django_db
 class TestSessions:
-    @pytest.fixture
-    def owner(self, org):
-        org.owner.set_password(PASSWORD)
-        org.owner.save()
-        return org.owner
-
     def sign_in(self, user) -> Client:
         client = Client()
         client.get("/login/")
@@ -168,12 +168,6 @@ class TestSessions:
 class TestSignInThrottling:
     """Five wrong passwords for one username from one address lock that pair out; the
     same person elsewhere, and other people from that address, still sign in."""
-
-    @pytest.fixture
-    def owner(self, org):
-        org.owner.set_password(PASSWORD)
-        org.owner.save()
-        return org.owner
 
     @staticmethod
     def attempt(user, password: str, address: str, **headers):
