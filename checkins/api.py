@@ -30,6 +30,7 @@ from goals.models import CONFIDENCE_MESSAGE, KeyResult, readable_objectives
 from okr_site.api import (
     Id,
     ListFiltersOnly,
+    ListFromRows,
     Number,
     list_errors,
     one_errors,
@@ -155,7 +156,7 @@ class CheckInFilter(filters.FilterSet):
 )
 class CheckInViewSet(
     ListFiltersOnly,
-    mixins.ListModelMixin,
+    ListFromRows,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
     viewsets.GenericViewSet,

@@ -42,7 +42,15 @@ from goals.models import (
     Objective,
     readable_objectives,
 )
-from okr_site.api import NOT_FOUND, Id, Number, list_errors, one_errors, write_errors
+from okr_site.api import (
+    NOT_FOUND,
+    Id,
+    ListFromRows,
+    Number,
+    list_errors,
+    one_errors,
+    write_errors,
+)
 
 ACTIVE_PEOPLE = User.objects.filter(is_active=True)
 ACTIVE_TEAMS = Team.objects.filter(archived_at__isnull=True)
@@ -379,7 +387,7 @@ class AdminsChangeCycles(permissions.BasePermission):
 
 @documented("cycles", "a cycle", CycleSerializer, ALL_OPERATIONS[:-1])
 class CycleViewSet(
-    mixins.ListModelMixin,
+    ListFromRows,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
     mixins.UpdateModelMixin,
@@ -396,6 +404,11 @@ class CycleViewSet(
     ordering_fields = ["start_date", "end_date", "name", "id"]
     ordering = ["-start_date", "id"]
     lookup_value_regex = r"\d+"
+    computed_fields = ("expected_progress",)
+
+    def complete(self, items: list[dict], rows: list[dict]) -> None:
+        for item, row in zip(items, rows, strict=True):
+            item["expected_progress"] = Cycle(**row).expected_progress()
 
     def perform_create(self, serializer) -> None:
         serializer.instance = services.cycle_save(cycle=Cycle(**serializer.validated_data))
@@ -407,7 +420,7 @@ class CycleViewSet(
 
 
 class ArchivingViewSet(
-    mixins.ListModelMixin,
+    ListFromRows,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
     mixins.UpdateModelMixin,
@@ -586,11 +599,33 @@ class KpiViewSet(ArchivingViewSet):
     ordering_fields = ["name", "latest_read_on", "id"]
     ordering = ["id"]
 
+    computed_fields = ("guarded_objectives", "health")
+
     def get_queryset(self):
+        kpis = Kpi.objects.annotate(team_slug=F("team__slug"))
+        if self.action == "list":  # complete() reads the links of the whole page at once
+            return kpis
         guarded = Objective.objects.visible_to(self.request.user).only("pk").order_by("pk")
-        return Kpi.objects.annotate(team_slug=F("team__slug")).prefetch_related(
-            Prefetch("guarded_objectives", queryset=guarded)
+        return kpis.prefetch_related(Prefetch("guarded_objectives", queryset=guarded))
+
+    def complete(self, items: list[dict], rows: list[dict]) -> None:
+        readable = readable_objectives(self.request.user, through="objective__")
+        links = (
+            Kpi.guarded_objectives.through.objects.filter(readable, kpi__in=[r["id"] for r in rows])
+            .order_by("objective_id")
+            .values_list("kpi_id", "objective_id")
         )
+        guarded: dict[int, list[int]] = {}
+        for kpi_id, objective_id in links:
+            guarded.setdefault(kpi_id, []).append(objective_id)
+        for item, row in zip(items, rows, strict=True):
+            item["guarded_objectives"] = guarded.get(row["id"], [])
+            thresholds = Kpi(
+                direction=row["direction"],
+                green_threshold=row["green_threshold"],
+                red_threshold=row["red_threshold"],
+            )
+            item["health"] = thresholds.health_of(row["latest_value"])
 
     def load_for_write(self, pk: str) -> Kpi:
         return access.get_kpi_for_user(self.request.user, pk, write=True)
@@ -632,7 +667,7 @@ class KpiViewSet(ArchivingViewSet):
         responses={201: KpiReadingSerializer, **write_errors(), 404: NOT_FOUND},
     ),
 )
-class KpiReadingViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+class KpiReadingViewSet(ListFromRows, mixins.CreateModelMixin, viewsets.GenericViewSet):
     """A KPI's dated readings: history, never edited or deleted."""
 
     queryset = KpiReading.objects.none()
