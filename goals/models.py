@@ -98,21 +98,22 @@ def readable_objectives(user, *, access=None, through: str = "") -> Q:
     private to a team they belong to, lead or sit above. A condition on the row's own
     join, not ``objective__in=<subquery>``: a list of key results then reads its cycle's
     objectives by index instead of every readable objective of every cycle. Pass the
-    person's ``alignment.queries.TeamAccess`` when the page already loaded it."""
+    person's ``alignment.queries.TeamAccess`` when the page already loaded it; without
+    it, the teams are a subquery of the same query."""
     if not user.is_authenticated:
         return Q(pk__in=[])
-    if user.is_superuser:
+    if user.is_superuser or (access is not None and access.every_team):
         return Q()
     if access is None:
-        from alignment.queries import team_access_for
+        from alignment.queries import readable_private_teams
 
-        access = team_access_for(user)
-    if access.every_team:
-        return Q()
+        private_teams = readable_private_teams(user)
+    else:
+        private_teams = access.readable_private
     return (
         Q(**{f"{through}visibility": Objective.Visibility.PUBLIC})
         | Q(**{f"{through}owner": user})
-        | Q(**{f"{through}team_id__in": access.readable_private})
+        | Q(**{f"{through}team_id__in": private_teams})
     )
 
 
