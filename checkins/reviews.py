@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Trim
-from django.http import Http404
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from alignment.models import Membership, Team, User
@@ -164,13 +164,11 @@ def one_on_ones_of(user: User) -> QuerySet[OneOnOne]:
 def get_one_on_one_for_user(user: User, pk: int) -> OneOnOne:
     """The one-to-one ``pk`` if ``user`` is its manager or report (or a superuser);
     404 for anyone else."""
-    queryset = OneOnOne.objects.select_related("manager", "report").filter(pk=pk)
+    queryset = OneOnOne.objects.select_related("manager", "report")
     if not user.is_superuser:
         queryset = queryset.filter(Q(manager=user) | Q(report=user))
-    one_on_one = queryset.first()
-    if one_on_one is None:
-        raise Http404("No such one-to-one.")
-    return one_on_one
+    # get(), not first(): an id names one row, there is nothing to sort.
+    return get_object_or_404(queryset, pk=pk)
 
 
 def previous_one_on_one(one_on_one: OneOnOne) -> OneOnOne | None:
@@ -217,8 +215,7 @@ class Agenda:
 def agenda(one_on_one: OneOnOne, reader: User, *, now: dt.datetime) -> Agenda:
     """What the report did since the pair's previous one-to-one (when it was held, else
     the start of its day), or in the ``AGENDA_DAYS`` before this one for the first; up
-    to when this one was held, on the key results ``reader`` may read (two queries, or
-    three when the reader's team access must be read)."""
+    to when this one was held, on the key results ``reader`` may read (two queries)."""
     previous = previous_one_on_one(one_on_one)
     until = one_on_one.held_at or now
     if previous is not None:

@@ -207,4 +207,4 @@ def test_query_counts_do_not_grow_with_data(pair, login):
         )
     assert _count_queries(client, _url(second)) == small_detail
     assert _count_queries(client, LIST) == small_list
-    assert (small_detail, small_list) == (7, 4)
+    assert (small_detail, small_list) == (6, 4)
