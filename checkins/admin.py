@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from celery import current_app
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
@@ -36,6 +37,25 @@ class WeeklyUpdateAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest):
         return super().get_queryset(request).select_related("author")
+
+
+class CheckInChangeList(ChangeList):
+    """Rows read with only the columns the list shows: a key result's numbers and a
+    person's password and settings would be converted 50 times for nothing."""
+
+    shown = (
+        "created_at",
+        "value",
+        "confidence",
+        "blocker",
+        "key_result__title",
+        "author__username",
+        "author__first_name",
+        "author__last_name",
+    )
+
+    def get_queryset(self, request: HttpRequest, exclude_parameters=None):
+        return super().get_queryset(request, exclude_parameters).only(*self.shown)
 
 
 @admin.register(CheckIn)
@@ -73,6 +93,9 @@ class CheckInAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest):
         return super().get_queryset(request).select_related("key_result", "author")
+
+    def get_changelist(self, request: HttpRequest, **kwargs):
+        return CheckInChangeList
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict:
         return {"author": request.user.pk, **super().get_changeform_initial_data(request)}

@@ -343,7 +343,8 @@ def admin_checkins() -> Floor:
     """The admin changelist's 50 newest check-ins with their key result and author."""
     return document(
         results=(
-            """SELECT ci.id, ci.value, ci.confidence, ci.created_at, kr.title, u.username
+            """SELECT ci.id, ci.value, ci.confidence, ci.blocker, ci.created_at, kr.title,
+                u.username, u.first_name, u.last_name
             FROM checkins_checkin ci
             JOIN goals_keyresult kr ON kr.id = ci.key_result_id
             JOIN alignment_user u ON u.id = ci.author_id
