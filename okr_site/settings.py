@@ -162,6 +162,69 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 
+# --- Single sign-on (OpenID Connect) ---------------------------------------------------
+# Off unless a client and a provider are configured: the issuer (whose discovery document
+# gives the endpoints) or the four endpoints themselves. mozilla-django-oidc runs the flow;
+# okr_site/sso.py decides whom it signs in. docs/security.md explains each choice.
+OIDC_OP_ISSUER = env.str("OIDC_OP_ISSUER", default="")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("OIDC_OP_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env.str("OIDC_OP_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env.str("OIDC_OP_USER_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env.str("OIDC_OP_JWKS_ENDPOINT", default="")
+OIDC_RP_CLIENT_ID = env.str("OIDC_RP_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env.str("OIDC_RP_CLIENT_SECRET", default="")
+OIDC_RP_SIGN_ALGO = env.str("OIDC_RP_SIGN_ALGO", default="RS256")
+OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default="SSO")
+OIDC_ONLY = env.bool("OIDC_ONLY", default=False)
+OIDC_CREATE_USERS = env.bool("OIDC_CREATE_USERS", default=False)
+OIDC_REQUIRE_EMAIL_VERIFIED = env.bool("OIDC_REQUIRE_EMAIL_VERIFIED", default=True)
+_oidc_endpoints = [
+    OIDC_OP_AUTHORIZATION_ENDPOINT,
+    OIDC_OP_TOKEN_ENDPOINT,
+    OIDC_OP_USER_ENDPOINT,
+    OIDC_OP_JWKS_ENDPOINT,
+]
+OIDC_ENABLED = any([OIDC_OP_ISSUER, *_oidc_endpoints, OIDC_RP_CLIENT_ID, OIDC_RP_CLIENT_SECRET])
+if OIDC_ENABLED:
+    _missing = [
+        name
+        for name, value in [
+            ("OIDC_RP_CLIENT_ID", OIDC_RP_CLIENT_ID),
+            ("OIDC_RP_CLIENT_SECRET", OIDC_RP_CLIENT_SECRET),
+            (
+                "OIDC_OP_ISSUER (or all four OIDC_OP_*_ENDPOINT)",
+                OIDC_OP_ISSUER or all(_oidc_endpoints),
+            ),
+        ]
+        if not value
+    ]
+    if _missing:
+        raise ImproperlyConfigured(f"Single sign-on also needs {', '.join(_missing)}.")
+    if not DEBUG and not all(
+        url.startswith("https://") for url in [OIDC_OP_ISSUER, *_oidc_endpoints] if url
+    ):
+        raise ImproperlyConfigured("The OIDC_OP_* addresses must be https:// when DEBUG is off.")
+    # Only signed ID tokens checked against the provider's published keys.
+    if OIDC_RP_SIGN_ALGO not in {"RS256", "RS384", "RS512", "ES256", "ES384", "ES512"}:
+        raise ImproperlyConfigured("OIDC_RP_SIGN_ALGO must be one of RS256…512 or ES256…512.")
+    AUTHENTICATION_BACKENDS = [*AUTHENTICATION_BACKENDS, "okr_site.sso.OIDCBackend"]
+elif OIDC_ONLY or OIDC_CREATE_USERS:
+    raise ImproperlyConfigured("OIDC_ONLY and OIDC_CREATE_USERS need single sign-on configured.")
+if OIDC_ONLY:
+    # Password sign-in for superusers only (a way in when the provider is down); other
+    # sessions signed in with a password end.
+    AUTHENTICATION_BACKENDS = [
+        "okr_site.sso.SuperuserPasswordBackend"
+        if backend == "django.contrib.auth.backends.ModelBackend"
+        else backend
+        for backend in AUTHENTICATION_BACKENDS
+    ]
+# A person the provider signed in but Waymark refused is not counted by django-axes.
+AXES_WHITELIST_CALLABLE = "okr_site.sso.refused_after_provider_sign_in"
+OIDC_RP_SCOPES = "openid email profile"
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = 10  # seconds for each request to the provider
+
 # --- Cache and background tasks ----------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from okr_site import sso
 from okr_site.health import healthz
 from okr_site.portability.views import organisation_export
 
@@ -12,8 +13,11 @@ admin.site.site_title = "Waymark admin"
 admin.site.index_title = "Organisation, goals and check-ins"
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", sso.SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Single sign-on (OpenID Connect): 404 while it is not configured.
+    path("oidc/authenticate/", sso.start, name="oidc_authentication_init"),
+    path("oidc/callback/", sso.callback, name="oidc_authentication_callback"),
     path("admin/", admin.site.urls),
     path("healthz/", healthz, name="healthz"),
     path("export/organisation.json", organisation_export, name="organisation-export"),
