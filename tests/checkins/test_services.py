@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import threading
 from decimal import Decimal
+from functools import partial
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 
 from checkins.models import CheckIn
 from checkins.services import checkin_record
 from goals.models import KeyResult
 from tests import factories
+from tests.concurrency import raised, run_in_threads
 
 
 @pytest.mark.django_db
@@ -81,26 +81,20 @@ def test_milestone_checkin_must_be_done_or_not_done():
 def test_concurrent_checkins_on_one_key_result_are_all_recorded():
     """Two real transactions at once: both rows land, the current value is the last commit."""
     key_result = factories.KeyResultFactory()
-    author = key_result.owner
-    barrier = threading.Barrier(2)
-    errors: list[BaseException] = []
+    outcomes = run_in_threads(
+        *(
+            partial(
+                checkin_record,
+                key_result=key_result,
+                author=key_result.owner,
+                value=Decimal(value),
+                confidence=5,
+            )
+            for value in (30, 70)
+        )
+    )
 
-    def check_in(value: int) -> None:
-        try:
-            barrier.wait()
-            checkin_record(key_result=key_result, author=author, value=Decimal(value), confidence=5)
-        except BaseException as error:  # reported to the main thread
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=check_in, args=(value,)) for value in (30, 70)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert errors == []
+    assert raised(outcomes) == []
     assert key_result.checkins.count() == 2
     latest = key_result.checkins.latest()
     key_result.refresh_from_db()
