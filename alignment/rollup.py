@@ -166,8 +166,14 @@ def recompute_all(*, closed_too: bool = False) -> int:
     results keep the progress their current value gives. Returns how many objectives
     were recomputed."""
     objectives = Objective.objects.all()
+    fed = KeyResult.objects.filter(progress_source=ROLLUP)
     if not closed_too:
         objectives = objectives.exclude(cycle__state=Cycle.State.CLOSED)
+        fed = fed.exclude(objective__cycle__state=Cycle.State.CLOSED)
+    # First every roll-up key result, also one that no objective is aligned to any more
+    # (the climb below reaches only those that are fed); the climb then corrects those
+    # whose children it changes.
+    fed.filter(_changed({"progress": ROLLUP_PROGRESS})).update(progress=ROLLUP_PROGRESS)
     refresh_upwards(objectives)
     return objectives.count()
 

@@ -123,6 +123,17 @@ def test_full_recompute_repairs_drifted_progress():
 
 
 @pytest.mark.django_db
+def test_full_recompute_repairs_a_roll_up_key_result_that_nothing_feeds_any_more():
+    parent_kr = factories.KeyResultFactory(progress_source=ROLLUP)
+    KeyResult.objects.filter(pk=parent_kr.pk).update(progress=0.7)
+
+    rollup.recompute_all()
+
+    assert progress_of(parent_kr) == 0.0
+    assert progress_of(parent_kr.objective) == 0.0
+
+
+@pytest.mark.django_db
 def test_a_recompute_that_changes_nothing_writes_no_row():
     objective = factories.ObjectiveFactory()
     record(factories.KeyResultFactory(objective=objective), 60)
