@@ -12,9 +12,11 @@ BENCH_ENV := DEBUG=false SECRET_KEY=benchmark-only-not-secret
 BENCH_REPEAT ?= 20
 # make loadtest: a Redis database of its own (the site's cache and the worker's queue).
 LOADTEST_REDIS_URL ?= redis://127.0.0.1:6379/14
+# make backup: where pg_dump writes, a new name each run.
+BACKUP ?= var/backups/waymark-$(shell date -u +%Y%m%dT%H%M%SZ).dump
 
 .PHONY: help install run serve migrate demo test lint format worker beat nudges seed-scale \
-	bench bench-nudges loadtest compose-config clean
+	bench bench-nudges loadtest backup restore compose-config clean
 
 help:
 	@echo "make run     set up .venv, migrate, load the demo company and serve on http://$(HOST)"
@@ -29,6 +31,10 @@ help:
 	@echo "             $(BENCH_DATABASE_URL); Redis $(LOADTEST_REDIS_URL))"
 	@echo "make bench-nudges [AT=2026-12-07T09:00] [REPEAT=3]   a check-in day for the whole"
 	@echo "             organisation (DATABASE_URL, else $(BENCH_DATABASE_URL))"
+	@echo "make backup [BACKUP=file]   pg_dump of DATABASE_URL (PostgreSQL), by default into"
+	@echo "             var/backups/ (docs/operations.md)"
+	@echo "make restore BACKUP=file DATABASE_URL=postgres://…/NEW   create the database NEW"
+	@echo "             (it must not exist yet) and restore the backup into it"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -106,6 +112,23 @@ loadtest: install
 	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(LOADTEST_REDIS_URL) \
 		$(BIN)/python manage.py loadtest $(if $(RATES),--rates $(RATES)) \
 		$(if $(RUN_SECONDS),--seconds $(RUN_SECONDS))
+
+# PostgreSQL's own tools (pg_dump, createdb, pg_restore), not the venv: docs/operations.md.
+backup:
+	@case "$(DATABASE_URL)" in postgres://*|postgresql://*) ;; \
+		*) echo "make backup needs DATABASE_URL=postgres://… (SQLite: manage.py export_organisation)"; exit 2;; esac
+	@file="$(BACKUP)"; mkdir -p "$$(dirname "$$file")" && \
+		pg_dump --format=custom --file="$$file" "$(DATABASE_URL)" && echo "Wrote $$file"
+
+# Into a new database only: createdb refuses one that exists, so nothing is overwritten.
+restore:
+	@test -f "$(BACKUP)" || { echo "make restore needs BACKUP=<a file from make backup>"; exit 2; }
+	@case "$(DATABASE_URL)" in postgres://*/?*|postgresql://*/?*) ;; \
+		*) echo "make restore needs DATABASE_URL=postgres://…/<new database>"; exit 2;; esac
+	@url="$(DATABASE_URL)"; url="$${url%%\?*}"; name="$${url##*/}"; \
+		createdb --maintenance-db="$${url%/*}/postgres" "$$name" && \
+		pg_restore --no-owner --no-privileges --exit-on-error --single-transaction \
+			--dbname="$(DATABASE_URL)" "$(BACKUP)" && echo "Restored $(BACKUP) into $$name"
 
 compose-config:
 	SECRET_KEY=compose-config-check docker-compose config --quiet
