@@ -29,7 +29,7 @@ from alignment.forms import (
 from alignment.models import Team
 from alignment.queries import TeamTree, team_access_for
 from goals import access, services
-from goals.models import Dependency, KeyResult, Objective
+from goals.models import Dependency, KeyResult, Objective, readable_objectives
 
 # --- Aligning an objective to its parent -----------------------------------------------
 
@@ -70,6 +70,13 @@ def objective_align(request: HttpRequest, pk: int) -> HttpResponse:
     step = False
     if request.method == "POST":
         form = AlignForm(request.POST, choices=pickable)
+        # Key results of objectives the person may read, and the one served now: a
+        # private parent's key results are not the person's to read, nor to pick.
+        readable = readable_objectives(user, access=team_access, through="objective__")
+        servable = KeyResult.objects.filter(readable) | KeyResult.objects.filter(
+            pk=objective.parent_key_result_id
+        )
+        form.fields["parent_key_result"].queryset = servable.filter(archived_at__isnull=True)
         if form.is_valid():
             parent = form.cleaned_data["parent"]
             step = form.needs_key_result_step() and parent.pk not in hidden
