@@ -4,7 +4,9 @@ Schemathesis reads /api/schema/ from the application (in-process, through WSGI) 
 every operation it lists, sends generated requests, valid and invalid, as a signed-in
 person of a small organisation. Whatever it sends, the API must answer without a server
 error, with a status code the schema documents for that operation, and with a body and
-content type that match what the schema says.
+content type that match what the schema says. No auth bypass: whenever an operation
+answers 2xx with the token, Schemathesis asks it again without credentials and with made-up
+ones (a bad token, a bad session cookie), and each must be refused (``ignored_auth``).
 
 Bounded and repeatable: a fixed seed (derandomized Hypothesis), a few dozen examples per
 operation, no shrinking hunt beyond Hypothesis' default.
@@ -24,6 +26,7 @@ from knox.models import AuthToken
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    ignored_auth,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -39,6 +42,7 @@ CHECKS = [
     status_code_conformance,
     content_type_conformance,
     response_schema_conformance,
+    ignored_auth,
 ]
 
 APP = WSGIHandler()

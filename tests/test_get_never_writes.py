@@ -6,45 +6,18 @@ one whose arguments this test cannot fill fails it, saying which."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import pytest
 from django.apps import apps
-from django.contrib import admin
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from knox.models import AuthToken
 
-from checkins.links import checkin_token, preferences_url
 from checkins.models import ActionItem, CheckIn
 from goals.models import Dependency
 from tests import factories
+from tests.routes import admin_urls, path_of, routes
 
 pytestmark = pytest.mark.django_db
-
-PARAMETER = re.compile(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>")
-# The first path segment says which row a route's ``pk`` names.
-PK_OF = {
-    "cycles": "cycle",
-    "objectives": "objective",
-    "key-results": "key_result",
-    "check-in": "key_result",  # check-in/key-results/<pk>/: a key result's row
-    "initiatives": "initiative",
-    "kpis": "kpi",
-    "check-ins": "checkin",
-    "dependencies": "dependency",
-    "one-to-ones": "one_on_one",
-    "teams": "team",
-    "people": "person",
-}
-
-
-def _routes(patterns=None, prefix: str = ""):
-    for pattern in get_resolver().url_patterns if patterns is None else patterns:
-        if isinstance(pattern, URLResolver):
-            yield from _routes(pattern.url_patterns, prefix + str(pattern.pattern))
-        elif isinstance(pattern, URLPattern):
-            yield prefix + str(pattern.pattern)
 
 
 @pytest.fixture
@@ -80,62 +53,12 @@ def rows(org):
     }
 
 
-def _value(route: str, name: str, rows: dict) -> str:
-    first = route.split("/")[0] if not route.startswith("api/") else route.split("/")[2]
-    first = first.lstrip("^").split("\\")[0]
-    values = {
-        "cycle_pk": rows["cycle"].pk,
-        "team_pk": rows["team"].pk,
-        "objective_pk": rows["objective"].pk,
-        "item_pk": rows["action_item"].pk,
-        "kpi_id": rows["kpi"].pk,
-        "slug": rows["team"].slug,
-        "username": rows["person"].username,
-        "fmt": "csv",
-        "format": "json",
-        "key": rows["api_token"].token_key,
-    }
-    if name == "token":
-        if "reminders" in route:
-            return preferences_url(user_id=rows["person"].pk).rstrip("/").rsplit("/", 1)[1]
-        return checkin_token(
-            user_id=rows["person"].pk, period="2026-W48", key_result_ids=[rows["key_result"].pk]
-        )
-    if name == "pk":
-        kind = PK_OF.get(first.replace("-list", ""))
-        if kind is None:
-            pytest.fail(f"GET {route}: which row does its pk name? Add it to PK_OF.")
-        row = rows[kind]
-        return row.username if kind == "person" and "api" not in route else str(row.pk)
-    if name not in values:
-        pytest.fail(f"GET {route}: no value for <{name}>; add one to this test.")
-    return str(values[name])
-
-
 def _site_urls(rows: dict) -> list[str]:
     urls = []
-    for route in _routes():
+    for route in routes():
         if route.startswith("admin/"):
             continue  # below, per registered model
-        path = route.replace("^", "").replace("$", "").replace("\\.", ".").replace("/?", "/")
-        for match in PARAMETER.finditer(route):
-            name = match.group(1) or match.group(2)
-            value = _value(route, name, rows)
-            path = re.sub(rf"<(?:\w+:)?{name}>|\(\?P<{name}>[^)]*\)(\+)?", value, path, count=1)
-        urls.append("/" + path.replace("\\", ""))
-    return urls
-
-
-def _admin_urls() -> list[str]:
-    urls = [reverse("admin:index")]
-    for model in admin.site._registry:
-        meta = model._meta
-        name = f"admin:{meta.app_label}_{meta.model_name}"
-        urls += [reverse(f"{name}_changelist"), reverse(f"{name}_add")]
-        row = model._default_manager.order_by("pk").first()
-        if row is not None:
-            for view in ("change", "history", "delete"):
-                urls.append(reverse(f"{name}_{view}", args=[row.pk]))
+        urls.append(path_of(route, rows))
     return urls
 
 
@@ -150,7 +73,7 @@ def _row_counts() -> dict[str, int]:
 @pytest.mark.parametrize("name", ["admin", "lead"])
 def test_get_never_changes_a_row(org, rows, login, name):
     client = login(getattr(org, name))
-    urls = [*_site_urls(rows), *_admin_urls()]
+    urls = [*_site_urls(rows), *admin_urls()]
     before = _row_counts()
     answers = {url: client.get(url).status_code for url in urls}
     assert _row_counts() == before
