@@ -4,10 +4,13 @@ incoming webhook. Each failure is sorted into "try again later" or "give up now"
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import smtplib
+import socket
 import urllib.error
 import urllib.request
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -57,6 +60,7 @@ def post_webhook(url: str, text: str) -> None:
     accept. 4xx (but 429) is permanent: the URL is wrong, revoked or refuses us."""
     if not url.startswith(("https://", "http://")):
         raise PermanentError("The webhook address must start with https://.")
+    refuse_addresses_inside_the_network(url)
     request = urllib.request.Request(  # noqa: S310 (the scheme is checked above)
         url,
         data=json.dumps({"text": text}).encode(),
@@ -74,3 +78,25 @@ def post_webhook(url: str, text: str) -> None:
         raise PermanentError(detail) from error
     except (urllib.error.URLError, OSError) as error:
         raise TransientError(f"Could not reach the chat service: {error}") from error
+
+
+def refuse_addresses_inside_the_network(url: str) -> None:
+    """PermanentError when the webhook's host is, or resolves to, an address that is not
+    on the public internet (loopback, private networks, link-local such as a cloud's
+    metadata service): a team lead must not be able to make the worker post to the
+    services beside it. ``WEBHOOK_PRIVATE_ADDRESSES`` allows them, for a chat server
+    inside the organisation's network (and on a development machine, where it is on)."""
+    if settings.WAYMARK["WEBHOOK_PRIVATE_ADDRESSES"]:
+        return
+    host = urlsplit(url).hostname or ""
+    try:
+        found = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError) as error:
+        raise TransientError(f"Could not find the chat service's address: {error}") from error
+    for *_, address in found:
+        ip = ipaddress.ip_address(address[0].split("%")[0])
+        if not ip.is_global:
+            raise PermanentError(
+                f"The webhook address points inside the network ({ip}), which Waymark does "
+                "not post to unless its administrator allows it (WEBHOOK_PRIVATE_ADDRESSES)."
+            )

@@ -420,4 +420,8 @@ WAYMARK = {
     "NUDGE_MAX_ATTEMPTS": 6,
     "NUDGE_CLAIM_SECONDS": env.int("NUDGE_CLAIM_SECONDS", default=600),
     "WEBHOOK_TIMEOUT_SECONDS": 10,
+    # Chat webhooks may point at loopback and private addresses (a chat server inside the
+    # organisation's network); off in production, so a lead cannot aim the worker at the
+    # services beside it. On by default on a development machine, where stubs run.
+    "WEBHOOK_PRIVATE_ADDRESSES": env.bool("WEBHOOK_PRIVATE_ADDRESSES", default=DEBUG),
 }

@@ -24,7 +24,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from alignment.models import Membership, Team, User
-from checkins import delivery, links, planning, tasks
+from checkins import delivery, links, planning, tasks, transports
 from checkins.delivery import CLAIM_LOST, DeliveryCounts
 from checkins.models import Nudge
 from goals.models import KeyResult
@@ -363,6 +363,46 @@ def test_a_chat_message_to_a_switched_off_webhook_is_not_posted(org, chat_remind
         "The team's chat webhook is switched off or failing.",
     )
     assert chat_server.requests == []
+
+
+@pytest.fixture
+def public_addresses_only(settings):
+    settings.WAYMARK = {**settings.WAYMARK, "WEBHOOK_PRIVATE_ADDRESSES": False}
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "http://127.0.0.1:{port}/hooks/product",  # the chat stub itself: loopback
+        "http://localhost:{port}/hooks/product",
+        "http://169.254.169.254/latest/meta-data/",  # a cloud's metadata service
+        "http://10.0.0.7/hooks",
+        "http://[::1]:{port}/hooks",
+    ],
+)
+def test_a_webhook_inside_the_network_is_refused_and_switched_off(
+    org, chat_reminder, chat_server, public_addresses_only, address
+):
+    port = chat_server.url.split(":")[2].split("/")[0]
+    Team.objects.filter(pk=org.product.pk).update(webhook_url=address.format(port=port))
+
+    assert send_due(timezone.now()) == DeliveryCounts(sent=1, abandoned=1)
+
+    state, attempts, error = state_of(chat_reminder)
+    assert (state, attempts) == (Nudge.State.ABANDONED, 1)
+    assert error.startswith("The webhook address points inside the network (")
+    assert chat_server.requests == []
+    org.product.refresh_from_db()
+    assert org.product.webhook_failed_at is not None  # and the leads are told why
+
+
+def test_a_webhook_on_a_public_address_passes_the_check(public_addresses_only):
+    transports.refuse_addresses_inside_the_network("https://93.184.216.34/hooks/product")
+
+
+def test_a_webhook_host_that_does_not_resolve_is_retried(public_addresses_only):
+    with pytest.raises(transports.TransientError, match="Could not find the chat service"):
+        transports.refuse_addresses_inside_the_network("https://chat.invalid/hooks")
 
 
 # Claims: never twice
