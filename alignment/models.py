@@ -12,6 +12,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 
+from alignment.locking import lock_alignment
+
 
 def _walk_up(start_id: int | None, parent_of: dict[int, int | None]) -> list[int]:
     """Ids met walking up ``parent_of`` from ``start_id``; stops early on a loop."""
@@ -168,6 +170,7 @@ class Team(models.Model):
             return
         if self.pk is None:
             return
+        lock_alignment()  # no other team's move is checked until this one is saved
         tree = dict(Team.objects.values_list("pk", "parent_id"))
         tree[self.pk] = self.parent_id
         if self.pk in _walk_up(self.parent_id, tree):

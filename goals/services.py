@@ -7,10 +7,11 @@ from datetime import date
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from alignment import rollup
+from alignment.locking import lock_alignment
 from goals import progress as math
 from goals.models import (
     Cycle,
@@ -23,9 +24,6 @@ from goals.models import (
     Objective,
     Reflection,
 )
-
-# Key of the PostgreSQL advisory lock that serialises changes to the alignment forest.
-ALIGNMENT_LOCK = 7_243_001
 
 GOALPOST_REASON_NEEDED = (
     "The cycle is active: say why the baseline or target changes. "
@@ -47,7 +45,7 @@ def objective_save(*, objective: Objective) -> Objective:
             .first()
         ) or (None, None)
     if objective.parent_id and objective.parent_id != previous_parent:
-        _lock_alignment()
+        lock_alignment()
     objective.full_clean()
     objective.save()
     rollup.refresh_upwards({objective.pk})
@@ -55,14 +53,6 @@ def objective_save(*, objective: Objective) -> Objective:
         # The former parent key result no longer counts this objective.
         rollup.refresh_key_results_upwards({previous_parent_kr})
     return objective
-
-
-def _lock_alignment() -> None:
-    """Serialise changes to the alignment forest until the transaction ends. PostgreSQL
-    takes an advisory lock; SQLite already serialises every write transaction."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ALIGNMENT_LOCK])
 
 
 @transaction.atomic

@@ -33,6 +33,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
+from alignment import models as alignment_models
 from alignment import rollup
 from alignment.forms import TeamAdminForm
 from alignment.models import Team
@@ -672,6 +673,47 @@ def test_opposite_realignments_at_the_same_moment_cannot_close_a_loop(monkeypatc
     parents = dict(Objective.objects.values_list("pk", "parent_id"))
     assert _caught_in_a_loop(parents) == []
     assert parents[saved[0].pk] == (second.pk if saved[0].pk == first.pk else first.pk)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_opposite_team_moves_at_the_same_moment_cannot_close_a_loop(monkeypatch):
+    """Team A under B and B under A, each through the admin's form and save in one
+    transaction as the admin runs them: exactly one is saved. As above, each check waits
+    for the other to have checked too; the lock makes the second check wait instead."""
+    company = factories.TeamFactory(name="Company", parent=None)
+    first = factories.TeamFactory(name="A", parent=company)
+    second = factories.TeamFactory(name="B", parent=company)
+    both_checked = threading.Barrier(2, timeout=1)
+    walk_up = alignment_models._walk_up
+
+    def walk_then_wait_for_the_other(start, tree):
+        found = walk_up(start, tree)
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_checked.wait()
+        return found
+
+    monkeypatch.setattr(alignment_models, "_walk_up", walk_then_wait_for_the_other)
+
+    def move(child_pk: int, parent_pk: int) -> Team | dict:
+        with transaction.atomic():
+            team = Team.objects.get(pk=child_pk)
+            data = model_to_dict(team, fields=TeamAdminForm.Meta.fields) | {"parent": parent_pk}
+            form = TeamAdminForm(data=data, instance=team)
+            if not form.is_valid():
+                return form.errors
+            team_settings_save(team=form.instance, changed_fields=form.changed_data)
+            return team
+
+    outcomes = run_in_threads(
+        partial(move, first.pk, second.pk), partial(move, second.pk, first.pk)
+    )
+
+    assert not raised(outcomes), outcomes
+    saved = [outcome for outcome in outcomes if isinstance(outcome, Team)]
+    assert len(saved) == 1, outcomes
+    parents = dict(Team.objects.values_list("pk", "parent_id"))
+    assert _caught_in_a_loop(parents) == []
 
 
 # --- 3. Concurrent check-ins keep every row and an exact cascade ---------------------------
