@@ -16,7 +16,7 @@ from rest_framework import serializers, viewsets
 
 from alignment.models import Membership, Team, User
 from goals.filters import IdFilter
-from okr_site.api import ListFiltersOnly, list_errors, one_errors
+from okr_site.api import FilterSet, ListFiltersOnly, list_errors, one_errors
 
 # --- Teams -------------------------------------------------------------------------------
 
@@ -95,7 +95,7 @@ def search_words(queryset: QuerySet, fields: tuple[str, ...], value: str) -> Que
     return queryset
 
 
-class TeamFilter(filters.FilterSet):
+class TeamFilter(FilterSet):
     parent = IdFilter(field_name="parent", help_text="Teams right below this one.")
     archived = Flag(
         method="filter_archived",
@@ -174,7 +174,7 @@ class PersonSerializer(serializers.ModelSerializer):
         return data
 
 
-class PersonFilter(filters.FilterSet):
+class PersonFilter(FilterSet):
     team = IdFilter(field_name="memberships__team", help_text="Members (and leads) of this team.")
     manager = IdFilter(field_name="manager", help_text="People reporting directly to this person.")
     active = Flag(
@@ -196,6 +196,10 @@ class PersonFilter(filters.FilterSet):
 
     def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return search_words(queryset, ("first_name", "last_name", "username"), value)
+
+    @classmethod
+    def without_parameters(cls, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(is_active=True)
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         active = self.form.cleaned_data.get("active")

@@ -28,6 +28,7 @@ from goals.access import refuse
 from goals.filters import IdFilter
 from goals.models import CONFIDENCE_MESSAGE, KeyResult, readable_objectives
 from okr_site.api import (
+    FilterSet,
     Id,
     ListFiltersOnly,
     ListFromRows,
@@ -114,7 +115,7 @@ class MomentFilter(filters.IsoDateTimeFilter):
     field_class = MomentField
 
 
-class CheckInFilter(filters.FilterSet):
+class CheckInFilter(FilterSet):
     key_result = IdFilter(field_name="key_result")
     objective = IdFilter(
         field_name="key_result__objective", help_text="The key result's objective."

@@ -8,6 +8,7 @@ from django_filters import rest_framework as filters
 from rest_framework.filters import OrderingFilter
 
 from goals.models import Cycle, Initiative, KeyResult, Kpi, KpiReading, Objective
+from okr_site.api import FilterBackend, FilterSet
 
 # The largest id a 64-bit key holds: bigger numbers are typing errors, not ids.
 MAX_ID = 2**63 - 1
@@ -35,10 +36,10 @@ class StableOrdering(OrderingFilter):
         return ordering
 
 
-FILTER_BACKENDS = [filters.DjangoFilterBackend, StableOrdering]
+FILTER_BACKENDS = [FilterBackend, StableOrdering]
 
 
-class ArchivedFilterSet(filters.FilterSet):
+class ArchivedFilterSet(FilterSet):
     """Lists show active rows unless ``archived=true`` asks for the archived ones."""
 
     archived = filters.BooleanFilter(
@@ -49,13 +50,17 @@ class ArchivedFilterSet(filters.FilterSet):
     def filter_archived(self, queryset, name, value):
         return queryset.filter(archived_at__isnull=not value)
 
+    @classmethod
+    def without_parameters(cls, queryset):
+        return queryset.filter(archived_at__isnull=True)
+
     def filter_queryset(self, queryset):
         if self.form.cleaned_data.get("archived") is None:
-            queryset = queryset.filter(archived_at__isnull=True)
+            queryset = self.without_parameters(queryset)
         return super().filter_queryset(queryset)
 
 
-class CycleFilter(filters.FilterSet):
+class CycleFilter(FilterSet):
     class Meta:
         model = Cycle
         fields = ["state"]
@@ -105,7 +110,7 @@ class KpiFilter(ArchivedFilterSet):
         fields = ["team", "direction", "archived"]
 
 
-class KpiReadingFilter(filters.FilterSet):
+class KpiReadingFilter(FilterSet):
     read_on = filters.DateFromToRangeFilter(
         help_text="`read_on_after` / `read_on_before`: readings on or between these dates."
     )

@@ -7,6 +7,8 @@ helper becomes the same, so the API and the browser share one set of rules.
 
 from __future__ import annotations
 
+import functools
+
 import knox.auth
 import knox.settings
 from django.core.exceptions import PermissionDenied
@@ -14,6 +16,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
+from django_filters import rest_framework as filters
 from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, mixins, pagination, serializers
@@ -123,15 +126,7 @@ class ListFromRows(mixins.ListModelMixin):
     computed_fields: tuple[str, ...] = ()
 
     def list(self, request, *args, **kwargs) -> Response:
-        fields = self.get_serializer().fields.values()
-        # (name, column, how to write it); a computed field has no column: complete() fills it.
-        shapes = [
-            (field.field_name, None, None)
-            if field.field_name in self.computed_fields
-            else (field.field_name, field.source, _representation(field))
-            for field in fields
-            if not field.write_only
-        ]
+        shapes = _row_shapes(self.get_serializer_class(), self.computed_fields)
         columns = {column for _, column, _ in shapes if column is not None}
         queryset = self.filter_queryset(self.get_queryset()).values(*columns)
         rows = self.paginate_queryset(queryset)
@@ -151,12 +146,61 @@ class ListFromRows(mixins.ListModelMixin):
         raise NotImplementedError("A list with computed fields fills them in complete().")
 
 
+@functools.cache
+def _row_shapes(serializer_class: type[serializers.Serializer], computed_fields: tuple[str, ...]):
+    """(name, column, how to write it) of each readable field, in order; a computed field
+    has no column: complete() fills it. Built once per serializer: building its fields
+    (deep copies of the declared ones) cost more than a short page's rows, and no field
+    writes a value differently for another reader."""
+    return [
+        (field.field_name, None, None)
+        if field.field_name in computed_fields
+        else (field.field_name, field.source, _representation(field))
+        for field in serializer_class().fields.values()
+        if not field.write_only
+    ]
+
+
 def _representation(field: serializers.Field):
     """How one value of ``field`` is written: a relation's id as it is, anything else as
     the field writes it (decimals as text, moments in ISO 8601 in the site's zone)."""
     if isinstance(field, serializers.RelatedField):
         return lambda pk: pk
     return field.to_representation
+
+
+class FilterSet(filters.FilterSet):
+    """A list's query-string filters. ``without_parameters()`` is what they do to the
+    rows when the query string names none of them; the backend then answers with it
+    rather than building and validating their form (a test holds the two equal)."""
+
+    @classmethod
+    def without_parameters(cls, queryset: QuerySet) -> QuerySet:
+        return queryset
+
+
+class FilterBackend(filters.DjangoFilterBackend):
+    """django-filter's backend. Most list requests name no filter (a page, an ordering
+    or nothing at all), and the filter form cost more than the page's query."""
+
+    def filter_queryset(self, request, queryset: QuerySet, view) -> QuerySet:
+        filterset_class = self.get_filterset_class(view, queryset)
+        if (
+            filterset_class is not None
+            and issubclass(filterset_class, FilterSet)
+            and not _names_a_filter(request.query_params, filterset_class.base_filters)
+        ):
+            return filterset_class.without_parameters(queryset)
+        return super().filter_queryset(request, queryset, view)
+
+
+def _names_a_filter(parameters, filter_names) -> bool:
+    """Whether a parameter is a filter's, or one of its parts (``read_on_after``)."""
+    return any(
+        parameter == name or parameter.startswith(f"{name}_")
+        for parameter in parameters
+        for name in filter_names
+    )
 
 
 class TokenAuthentication(knox.auth.TokenAuthentication):
