@@ -3,15 +3,17 @@ and the throttle that limits token clients (and only them)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.urls import reverse
 from knox.models import AuthToken
-from rest_framework.test import APIClient
+from rest_framework.test import APIClient, APIRequestFactory
 
 from alignment.views.tokens import MAX_TOKENS_PER_PERSON
-from okr_site.api import TokenClientThrottle
+from okr_site.api import _KEY_LOOKUP_SQL, TokenAuthentication, TokenClientThrottle
 
 PAGE = reverse("alignment:api-tokens")
 API = "/api/v1/teams/"
@@ -117,6 +119,50 @@ def test_a_deactivated_persons_token_is_refused(org):
     response = token_client(token).get(API)
     assert response.status_code == 401
     assert response.json() == {"detail": "User inactive or deleted."}
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Token \xe9t\xe9",  # Latin-1 that is no UTF-8
+        "Token abc\x00def",
+        "Token abc\x01def",
+        "Token " + "f" * 64,
+    ],
+    ids=["not-utf-8", "nul", "control", "unknown"],
+)
+def test_a_malformed_or_unknown_token_is_refused(db, header):
+    response = APIClient().get(API, HTTP_AUTHORIZATION=header)
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Invalid token."}
+
+
+def test_a_token_with_the_right_key_and_the_wrong_rest_is_refused(org):
+    _, token = AuthToken.objects.create(user=org.owner)
+    forged = token[:15] + ("0" if token[15] != "0" else "1") + token[16:]
+    assert token_client(forged).get(API).status_code == 401
+    assert token_client(token).get(API).status_code == 200
+
+
+def test_an_expired_token_is_refused_and_left_for_its_person(org):
+    _, token = AuthToken.objects.create(user=org.owner, expiry=dt.timedelta(seconds=-1))
+    response = token_client(token).get(API)
+    assert response.status_code == 401
+    assert AuthToken.objects.filter(user=org.owner).exists(), "a GET writes nothing"
+
+
+def test_the_token_lookup_reads_the_models_tables():
+    assert f"FROM {AuthToken._meta.db_table} token" in _KEY_LOOKUP_SQL
+    assert f"JOIN {get_user_model()._meta.db_table} person" in _KEY_LOOKUP_SQL
+
+
+def test_the_request_carries_the_token_it_came_with(org):
+    made, token = AuthToken.objects.create(user=org.owner)
+    request = APIRequestFactory().get(API, HTTP_AUTHORIZATION=f"Token {token}")
+    person, auth_token = TokenAuthentication().authenticate(request)
+    assert person == org.owner
+    assert auth_token == made  # the same row: revoking it through the request works
+    assert auth_token.user is person
 
 
 def test_a_person_has_a_bounded_number_of_tokens(org, login):
