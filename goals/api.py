@@ -15,10 +15,11 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
-from django.db.models import F, Prefetch
+from django.db.models import F, OuterRef, Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, serializers, viewsets
+from rest_framework.response import Response
 
 from alignment.models import Team, User
 from goals import access, services
@@ -42,6 +43,7 @@ from goals.models import (
     Objective,
     readable_objectives,
 )
+from goals.queries import IdsOf
 from okr_site.api import (
     NOT_FOUND,
     Id,
@@ -600,26 +602,21 @@ class KpiViewSet(ArchivingViewSet):
     ordering = ["id"]
 
     computed_fields = ("guarded_objectives", "health")
+    row_columns = ("guarded_ids",)
 
     def get_queryset(self):
         kpis = Kpi.objects.annotate(team_slug=F("team__slug"))
-        if self.action == "list":  # complete() reads the links of the whole page at once
-            return kpis
+        if self.action == "list":  # the page's links in its own query: see complete()
+            readable_links = Kpi.guarded_objectives.through.objects.filter(
+                readable_objectives(self.request.user, through="objective__"), kpi=OuterRef("pk")
+            )
+            return kpis.annotate(guarded_ids=IdsOf(readable_links, "objective_id"))
         guarded = Objective.objects.visible_to(self.request.user).only("pk").order_by("pk")
         return kpis.prefetch_related(Prefetch("guarded_objectives", queryset=guarded))
 
     def complete(self, items: list[dict], rows: list[dict]) -> None:
-        readable = readable_objectives(self.request.user, through="objective__")
-        links = (
-            Kpi.guarded_objectives.through.objects.filter(readable, kpi__in=[r["id"] for r in rows])
-            .order_by("objective_id")
-            .values_list("kpi_id", "objective_id")
-        )
-        guarded: dict[int, list[int]] = {}
-        for kpi_id, objective_id in links:
-            guarded.setdefault(kpi_id, []).append(objective_id)
         for item, row in zip(items, rows, strict=True):
-            item["guarded_objectives"] = guarded.get(row["id"], [])
+            item["guarded_objectives"] = sorted(row["guarded_ids"])
             thresholds = Kpi(
                 direction=row["direction"],
                 green_threshold=row["green_threshold"],
@@ -679,6 +676,8 @@ class KpiReadingViewSet(ListFromRows, mixins.CreateModelMixin, viewsets.GenericV
 
     def initial(self, request, *args, **kwargs) -> None:
         super().initial(request, *args, **kwargs)
+        if self.action == "list":  # see list()
+            return
         # 404 for no such KPI; 403 with the reason before any input is read.
         self.kpi = access.get_kpi_for_user(
             request.user,
@@ -687,7 +686,15 @@ class KpiReadingViewSet(ListFromRows, mixins.CreateModelMixin, viewsets.GenericV
         )
 
     def get_queryset(self):
-        return self.kpi.readings.all()
+        return KpiReading.objects.filter(kpi_id=self.kwargs["kpi_id"])
+
+    def list(self, request, *args, **kwargs) -> Response:
+        """Everyone signed in reads every KPI, so a page of readings proves that its KPI
+        is there: only an empty page asks (404 for no such KPI)."""
+        response = super().list(request, *args, **kwargs)
+        if not response.data["results"]:
+            access.get_kpi_for_user(request.user, self.kwargs["kpi_id"])
+        return response
 
     def perform_create(self, serializer) -> None:
         serializer.instance = services.kpi_record_reading(

@@ -24,6 +24,7 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     FloatField,
+    JSONField,
     OuterRef,
     Prefetch,
     Q,
@@ -39,6 +40,20 @@ from alignment.models import Membership, Team, User
 from goals import calibration
 from goals import progress as math
 from goals.models import Cycle, KeyResult, Kpi, Objective, Reflection
+
+
+class IdsOf(Subquery):
+    """The ids in one column of a subquery, as a list in each row (JSON, ``[]`` for
+    none): a page reads its rows' links within its own query, not in one more."""
+
+    output_field = JSONField()
+    template = "(SELECT json_group_array(linked_id) FROM (%(subquery)s))"
+
+    def __init__(self, queryset: QuerySet, column: str) -> None:
+        super().__init__(queryset.order_by().values(linked_id=F(column)))
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template="to_jsonb(ARRAY(%(subquery)s))", **extra)
 
 
 def active_cycles() -> list[Cycle]:

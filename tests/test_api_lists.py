@@ -73,8 +73,8 @@ def _list_path(prefix: str, rows: dict) -> str:
 
 def _serialized(viewset, request: Request, pk: int, kpi: Kpi) -> dict:
     """The row as the serializer writes it, read as the view reads a single row."""
-    view = viewset(request=request, format_kwarg=None, action="retrieve", kwargs={})
-    view.kpi = kpi  # the readings' view reads those of its KPI
+    # The readings' view reads those of the KPI its address names.
+    view = viewset(request=request, format_kwarg=None, action="retrieve", kwargs={"kpi_id": kpi.pk})
     row = view.get_queryset().get(pk=pk)
     return json.loads(json.dumps(view.get_serializer(row).data))
 

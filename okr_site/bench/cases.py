@@ -181,11 +181,13 @@ def _api_cases(scenario: Scenario, client: Client) -> list[Case]:
             "objective",
             f"?cycle={scenario.cycle.pk}",
             first_page(
-                "goals_objective",
-                "id, title, description, cycle_id, team_id, owner_id, kind, visibility, "
-                "parent_id, parent_key_result_id, parent_weight, progress",
-                "id",
-                "cycle_id = %s AND visibility = 'public' AND archived_at IS NULL",
+                "goals_objective o JOIN alignment_team t ON t.id = o.team_id "
+                "JOIN alignment_user u ON u.id = o.owner_id",
+                "o.id, o.title, o.description, o.cycle_id, o.team_id, t.slug AS team_slug, "
+                "o.owner_id, u.username AS owner_username, o.kind, o.visibility, o.parent_id, "
+                "o.parent_key_result_id, o.parent_weight, o.progress, o.archived_at",
+                "o.id",
+                "o.cycle_id = %s AND o.visibility = 'public' AND o.archived_at IS NULL",
                 [scenario.cycle.pk],
             ),
         ),
@@ -194,8 +196,9 @@ def _api_cases(scenario: Scenario, client: Client) -> list[Case]:
             "key-result",
             f"?cycle={scenario.cycle.pk}",
             first_page(
-                "goals_keyresult kr JOIN goals_objective o ON o.id = kr.objective_id",
-                "kr.*",
+                "goals_keyresult kr JOIN goals_objective o ON o.id = kr.objective_id "
+                "JOIN alignment_user u ON u.id = kr.owner_id",
+                "kr.*, u.username AS owner_username",
                 "kr.objective_id, kr.position, kr.id",
                 "o.cycle_id = %s AND o.visibility = 'public' AND kr.archived_at IS NULL",
                 [scenario.cycle.pk],
@@ -220,7 +223,21 @@ def _api_cases(scenario: Scenario, client: Client) -> list[Case]:
             "",
             first_page("goals_initiative", "*", "id", "archived_at IS NULL"),
         ),
-        ("kpis", "kpi", "", first_page("goals_kpi", "*", "id", "archived_at IS NULL")),
+        (
+            "kpis",
+            "kpi",
+            "",
+            first_page(
+                "goals_kpi k JOIN alignment_team t ON t.id = k.team_id",
+                "k.*, t.slug AS team_slug, ARRAY(SELECT g.objective_id "
+                "FROM goals_kpi_guarded_objectives g "
+                "JOIN goals_objective o ON o.id = g.objective_id "
+                "WHERE g.kpi_id = k.id AND o.visibility = 'public' ORDER BY 1) "
+                "AS guarded_objectives",
+                "k.id",
+                "k.archived_at IS NULL",
+            ),
+        ),
         (
             "kpi readings",
             "kpi-reading",
