@@ -241,7 +241,7 @@ class ObjectiveLinks:
         return [group for group in groups if group[1]]
 
 
-# What the links section shows of an objective's parent, for a page to read with it.
+# What the links section shows of an objective's parent.
 PARENT_RELATED = ("parent__team", "parent__cycle", "parent_key_result")
 
 
@@ -258,7 +258,7 @@ def objective_links(
     visible = Objective.objects.visible_to(user, access=team_access)
     parent, served = None, None
     if objective.parent_id:
-        linked = objective  # the page may have read its parent with it (PARENT_RELATED)
+        linked = objective  # a view that has just aligned it holds its parent
         if not Objective._meta.get_field("parent").is_cached(objective):
             linked = Objective.objects.select_related(*PARENT_RELATED).get(pk=objective.pk)
         parent, served = linked.parent, linked.parent_key_result
