@@ -321,6 +321,22 @@ def test_checkins_are_history_that_admin_can_view_but_not_change_or_delete(
     assert checkin.value == 30
 
 
+def test_the_checkin_list_writes_moments_and_numbers_as_the_product_does(as_admin, org, key_result):
+    checkin = checkin_record(
+        key_result=key_result, author=org.owner, value=Decimal("12.50"), confidence=7
+    )
+    CheckIn.objects.filter(pk=checkin.pk).update(
+        created_at=dt.datetime(2026, 11, 23, 16, 44, 30, tzinfo=dt.UTC)
+    )
+    moment = timezone.localtime(dt.datetime(2026, 11, 23, 16, 44, tzinfo=dt.UTC))
+
+    page = as_admin.get(admin_url(CheckIn, "changelist"), {"o": "1"}).content.decode()
+
+    assert f">{moment:%Y-%m-%d %H:%M}<" in page
+    assert ">12.5<" in page
+    assert "12.5000" not in page
+
+
 def test_invalid_checkin_shows_message_and_leaves_key_result_alone(as_admin, org, key_result):
     response = as_admin.post(
         admin_url(CheckIn, "add"),
