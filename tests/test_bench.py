@@ -12,7 +12,7 @@ from django.utils import timezone
 from goals.seeding.scale import seed_scale
 from okr_site.bench import report
 from okr_site.bench.cases import Kind
-from okr_site.bench.measure import Figures, measure, percentile
+from okr_site.bench.measure import Figures, measure, measure_with_floor, percentile
 
 
 def test_percentile_interpolates_between_ranks():
@@ -36,6 +36,25 @@ def test_measure_counts_a_runs_queries_and_can_take_the_runs_own_seconds(db):
     figures = measure(lambda: list(Team.objects.all()), repeat=3, warmup=1)
     assert figures.queries == 1 and len(figures.samples) == 3
     assert measure(lambda: 0.25, repeat=2, self_timed=True).samples == (0.25, 0.25)
+
+
+def test_a_page_and_its_floor_are_timed_in_turn(db):
+    from alignment.models import Team
+
+    calls = []
+
+    def page():
+        calls.append("page")
+        return list(Team.objects.all())
+
+    def floor():
+        calls.append("floor")
+
+    figures, floor_figures = measure_with_floor(page, floor, repeat=3, warmup=1)
+
+    assert calls == ["page", "floor"] * 4
+    assert (len(figures.samples), len(floor_figures.samples)) == (3, 3)
+    assert (figures.queries, floor_figures.queries) == (1, 0)
 
 
 def _result(kind: Kind, median: float, p95: float, floor: float | None = None) -> report.Result:

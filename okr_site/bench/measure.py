@@ -75,12 +75,32 @@ def measure(
     returns the seconds that count itself. The query count is the largest of a run."""
     for _ in range(warmup):
         run()
-    samples, counts = [], set()
-    for _ in range(repeat):
-        counter = QueryCounter()
-        with connection.execute_wrapper(counter):
-            started = time.perf_counter()
-            seconds = run()
-            samples.append(seconds if self_timed else time.perf_counter() - started)
-        counts.add(counter.count)
-    return Figures(tuple(samples), max(counts))
+    timed = [_timed(run, self_timed) for _ in range(repeat)]
+    return _figures(timed)
+
+
+def measure_with_floor(
+    run: Callable[[], object], floor: Callable[[], object], *, repeat: int, warmup: int = 2
+) -> tuple[Figures, Figures]:
+    """``run`` and its floor, timed in turn ``repeat`` times each: both meet the machine
+    as it was at that moment. On a shared machine a floor timed after its page's runs
+    could meet a quieter or a busier minute, and their ratio would say so."""
+    for _ in range(warmup):
+        run()
+        floor()
+    pairs = [(_timed(run), _timed(floor)) for _ in range(repeat)]
+    return _figures([page for page, _ in pairs]), _figures([low for _, low in pairs])
+
+
+def _timed(run: Callable[[], object], self_timed: bool = False) -> tuple[float, int]:
+    """The seconds of one run and its queries."""
+    counter = QueryCounter()
+    with connection.execute_wrapper(counter):
+        started = time.perf_counter()
+        seconds = run()
+        elapsed = time.perf_counter() - started
+    return (seconds if self_timed else elapsed), counter.count
+
+
+def _figures(timed: list[tuple[float, int]]) -> Figures:
+    return Figures(tuple(seconds for seconds, _ in timed), max(count for _, count in timed))
