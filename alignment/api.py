@@ -16,7 +16,7 @@ from rest_framework import serializers, viewsets
 
 from alignment.models import Membership, Team, User
 from goals.filters import IdFilter
-from okr_site.api import FilterSet, ListFiltersOnly, list_errors, one_errors
+from okr_site.api import FilterSet, ListFiltersOnly, ListFromRows, list_errors, one_errors
 
 # --- Teams -------------------------------------------------------------------------------
 
@@ -120,7 +120,7 @@ class TeamFilter(FilterSet):
     list=extend_schema(summary="List teams", responses={200: TeamSerializer, **list_errors()}),
     retrieve=extend_schema(summary="A team", responses={200: TeamSerializer, **one_errors()}),
 )
-class TeamViewSet(ListFiltersOnly, viewsets.ReadOnlyModelViewSet):
+class TeamViewSet(ListFiltersOnly, ListFromRows, viewsets.ReadOnlyModelViewSet):
     """The teams of the organisation, in a tree (``parent``); archived ones included
     unless ``archived=false``. Teams are changed in the admin."""
 

@@ -163,7 +163,12 @@ def _api_cases(scenario: Scenario, client: Client) -> list[Case]:
             "teams",
             "team",
             "",
-            first_page("alignment_team", "id, name, slug, parent_id", "name, id"),
+            first_page(
+                "alignment_team",
+                "id, name, slug, parent_id, checkin_weekday, checkin_hour, digest_weekday, "
+                "archived_at",
+                "name, id",
+            ),
         ),
         (
             "people",
