@@ -220,13 +220,12 @@ class TokenAuthentication(knox.auth.TokenAuthentication):
     compiling and two model instances cost more than the query itself."""
 
     def authenticate_credentials(self, token: bytes):
-        refused = exceptions.AuthenticationFailed(_("Invalid token."))
         try:
             token = token.decode()
         except UnicodeDecodeError:  # a header is Latin-1: not every one decodes
-            raise refused from None
+            raise _invalid_token() from None
         if not (token.isascii() and token.isprintable()):  # tokens are hexadecimal
-            raise refused
+            raise _invalid_token()
         digest = knox.crypto.hash_token(token)
         key = token[: knox.settings.CONSTANTS.TOKEN_KEY_LENGTH]
         # Ours never expire (TOKEN_TTL None); one made with an expiry is not found once
@@ -239,7 +238,11 @@ class TokenAuthentication(knox.auth.TokenAuthentication):
                 )
                 auth_token.user = person
                 return self.validate_user(auth_token)
-        raise refused
+        raise _invalid_token()
+
+
+def _invalid_token() -> exceptions.AuthenticationFailed:
+    return exceptions.AuthenticationFailed(_("Invalid token."))
 
 
 # knox's AuthToken and our User by their tables' names (a test holds them to the models).
