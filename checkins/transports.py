@@ -69,15 +69,29 @@ def post_webhook(url: str, text: str) -> None:
     )
     timeout = settings.WAYMARK["WEBHOOK_TIMEOUT_SECONDS"]
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        with _WEBHOOK_OPENER.open(request, timeout=timeout) as response:
             response.read(1024)
     except urllib.error.HTTPError as error:
         detail = f"The chat service answered {error.code} {error.reason}."
+        if 300 <= error.code < 400:
+            detail += " Waymark posts only to the webhook's own address, not where it redirects."
         if error.code == 429 or error.code >= 500:
             raise TransientError(detail) from error
         raise PermanentError(detail) from error
     except (urllib.error.URLError, OSError) as error:
         raise TransientError(f"Could not reach the chat service: {error}") from error
+
+
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is answered as the error it is here: following it would send the
+    request wherever the answer says (a 302 turns the POST into a GET), past the check
+    of the webhook's own address."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_WEBHOOK_OPENER = urllib.request.build_opener(_RefuseRedirects)
 
 
 def refuse_addresses_inside_the_network(url: str) -> None:

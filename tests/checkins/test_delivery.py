@@ -67,6 +67,8 @@ class ChatServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), ChatHandler)
         self.requests: list[dict] = []
         self.statuses: list[int] = []
+        self.redirect_to = ""  # a Location sent with each answer, when set
+        self.gets: list[str] = []
 
     @property
     def url(self) -> str:
@@ -87,8 +89,15 @@ class ChatHandler(BaseHTTPRequestHandler):
         )
         status = self.server.statuses.pop(0) if self.server.statuses else 200
         self.send_response(status)
+        if self.server.redirect_to:
+            self.send_header("Location", self.server.redirect_to)
         self.end_headers()
         self.wfile.write(b"ok")
+
+    def do_GET(self) -> None:
+        self.server.gets.append(self.path)
+        self.send_response(200)
+        self.end_headers()
 
     def log_message(self, format, *args) -> None:  # quiet in test output
         pass
@@ -394,6 +403,25 @@ def test_a_webhook_inside_the_network_is_refused_and_switched_off(
     assert chat_server.requests == []
     org.product.refresh_from_db()
     assert org.product.webhook_failed_at is not None  # and the leads are told why
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_webhook_that_redirects_is_not_followed_and_is_switched_off(
+    org, chat_reminder, chat_server, status
+):
+    """A public address that redirects inside the network must not get the worker past
+    the address check: the redirect is not followed."""
+    chat_server.statuses = [status]
+    chat_server.redirect_to = chat_server.url.replace("/hooks/product", "/latest/meta-data/")
+
+    assert send_due(timezone.now()) == DeliveryCounts(sent=1, abandoned=1)
+
+    assert chat_server.gets == []
+    assert len(chat_server.requests) == 1  # the webhook itself, nothing after it
+    state, _attempts, error = state_of(chat_reminder)
+    assert state == Nudge.State.ABANDONED
+    assert f"answered {status}" in error
+    assert "not where it redirects" in error
 
 
 def test_a_webhook_on_a_public_address_passes_the_check(public_addresses_only):
