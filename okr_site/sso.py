@@ -351,3 +351,14 @@ class SignInView(auth_views.LoginView):
             or self.request.GET.get("with") == "password"
         )
         return context
+
+
+class SignOutView(auth_views.LogoutView):
+    """Signing out ends the session and asks the browser to forget what this site left
+    in it: its cache and its storage (the pages htmx would keep for the back button are
+    not kept at all: ``historyCacheSize`` 0 in ``base.html``)."""
+
+    def post(self, request, *args: Any, **kwargs: Any):
+        response = super().post(request, *args, **kwargs)
+        response["Clear-Site-Data"] = '"cache", "storage"'
+        return response

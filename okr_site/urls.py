@@ -1,5 +1,4 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from okr_site import sso
@@ -14,7 +13,7 @@ admin.site.index_title = "Organisation, goals and check-ins"
 
 urlpatterns = [
     path("login/", sso.SignInView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", sso.SignOutView.as_view(), name="logout"),
     # Single sign-on (OpenID Connect): 404 while it is not configured.
     path("oidc/authenticate/", sso.start, name="oidc_authentication_init"),
     path("oidc/callback/", sso.callback, name="oidc_authentication_callback"),

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -145,9 +147,16 @@ class TestSessions:
     def test_sign_out_ends_the_session(self, owner):
         client = self.sign_in(owner)
         key = client.session.session_key
-        client.post(reverse("logout"))
+        response = client.post(reverse("logout"))
         assert not Session.objects.filter(session_key=key).exists()
         assert client.get(reverse("goals:home")).status_code == 302
+        # The browser is asked to drop what it kept of the pages it saw.
+        assert response["Clear-Site-Data"] == '"cache", "storage"'
+
+    def test_htmx_keeps_no_copies_of_pages_for_the_back_button(self, owner):
+        page = self.sign_in(owner).get(reverse("goals:home")).content.decode()
+        config = re.search(r'<meta name="htmx-config" content=\'([^\']*)\'>', page).group(1)
+        assert json.loads(config)["historyCacheSize"] == 0
 
     def test_a_deactivated_person_is_signed_out_everywhere(self, owner):
         client = self.sign_in(owner)
