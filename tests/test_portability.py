@@ -110,7 +110,7 @@ def demo(django_db_setup, django_db_blocker) -> Iterator[tuple[dict[str, Any], d
     """The demo company, enriched, exported; then the database is emptied again. Gives
     the document and the row counts the database held."""
     with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHERS):
-        call_command("seed_demo", stdout=StringIO())
+        call_command("seed_demo", public_passwords=True, stdout=StringIO())
         _enrich()
         document, counts = export_organisation(), _db_counts()
         call_command("flush", interactive=False)

@@ -27,7 +27,7 @@ FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 def _seed() -> str:
     out = StringIO()
-    call_command("seed_demo", stdout=out)
+    call_command("seed_demo", public_passwords=True, stdout=out)
     return out.getvalue()
 
 
@@ -214,3 +214,13 @@ def test_refuses_a_database_holding_another_organisation(output, db):
     with pytest.raises(CommandError, match=r"another organisation.*DATABASE_URL"):
         _seed()
     assert User.objects.count() == users
+
+
+@pytest.mark.django_db
+def test_a_site_with_debug_off_asks_before_loading_published_passwords():
+    people = User.objects.count()
+
+    with override_settings(DEBUG=False), pytest.raises(CommandError, match="--public-passwords"):
+        call_command("seed_demo", stdout=StringIO())
+
+    assert User.objects.count() == people

@@ -45,7 +45,7 @@ def _links(page, base: str) -> list[str]:
 
 
 def test_no_page_breaks_the_content_security_policy(live_server, page):
-    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", public_passwords=True, verbosity=0)
     refused: list[str] = []
     page.on(
         "console",

@@ -43,7 +43,7 @@ def _grade_and_reflect(live_server, page, screenshot, grading: str, graded: Obje
 
 
 def test_lead_grades_closes_and_carries_the_quarter_forward(live_server, page, screenshot):
-    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", public_passwords=True, verbosity=0)
     cycle = Cycle.objects.get(state=Cycle.State.ACTIVE)
     # The quarter ends in a week: owners and leads may grade (from 3 weeks before).
     cycle.end_date = timezone.localdate() + dt.timedelta(days=7)

@@ -1061,7 +1061,7 @@ FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 def demo(django_db_setup, django_db_blocker):
     """The demo company, seeded once for these tests (it takes seconds) and flushed after."""
     with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHERS):
-        call_command("seed_demo", stdout=StringIO())
+        call_command("seed_demo", public_passwords=True, stdout=StringIO())
         yield
         call_command("flush", interactive=False)
 
