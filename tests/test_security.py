@@ -61,6 +61,17 @@ def test_production_settings_send_everything_over_https_only():
     )
 
 
+def test_production_cookies_carry_the_host_prefix():
+    names = "SESSION_COOKIE_NAME CSRF_COOKIE_NAME MESSAGE_STORAGE"
+    result = settings_in_subprocess(PRODUCTION, ", ".join(f"s.{name}" for name in names.split()))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "__Host-sessionid",
+        "__Host-csrftoken",
+        "django.contrib.messages.storage.session.SessionStorage",
+    ]
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("path", ["/login/", "/api/v1/cycles/", "/no-such-page/", "/api/docs/"])
 def test_every_response_carries_the_security_headers(client, path):
