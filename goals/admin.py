@@ -135,6 +135,12 @@ class CycleAdmin(SimpleHistoryAdmin):
     list_display = ["name", "start_date", "end_date", "state"]
     list_filter = ["state"]
     search_fields = ["name"]
+    readonly_fields = ["closed_at", "closed_by"]
+
+    def save_model(self, request: HttpRequest, obj: Cycle, form, change) -> None:
+        if "state" in form.changed_data and obj.is_closed:
+            obj.closed_by = request.user  # the form's validation already set closed_at
+        services.cycle_save(cycle=obj, actor=request.user)
 
 
 @admin.register(Objective)

@@ -413,12 +413,13 @@ class CycleViewSet(
             item["expected_progress"] = Cycle(**row).expected_progress()
 
     def perform_create(self, serializer) -> None:
-        serializer.instance = services.cycle_save(cycle=Cycle(**serializer.validated_data))
+        cycle = Cycle(**serializer.validated_data)
+        serializer.instance = services.cycle_save(cycle=cycle, actor=self.request.user)
 
     def perform_update(self, serializer) -> None:
         for name, value in serializer.validated_data.items():
             setattr(serializer.instance, name, value)
-        services.cycle_save(cycle=serializer.instance)
+        services.cycle_save(cycle=serializer.instance, actor=self.request.user)
 
 
 class ArchivingViewSet(

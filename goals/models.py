@@ -75,6 +75,12 @@ class Cycle(models.Model):
                 name="cycle_ends_after_start",
                 violation_error_message="A cycle must end after it starts.",
             ),
+            models.CheckConstraint(
+                condition=Q(state="closed", closed_at__isnull=False)
+                | (~Q(state="closed") & Q(closed_at__isnull=True, closed_by__isnull=True)),
+                name="cycle_closed_when_closed",
+                violation_error_message="Only a closed cycle has a closing moment.",
+            ),
         ]
         indexes = [
             # "Which cycles are active?" on every page that shows the current goals.
@@ -83,6 +89,24 @@ class Cycle(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        self._closing_follows_the_state()
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "closed_at", "closed_by"}
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        self._closing_follows_the_state()
+
+    def _closing_follows_the_state(self) -> None:
+        # When it closed goes with the state, however the state was set (closing it, the
+        # API, the admin); a cycle set back to active has not closed (its history keeps
+        # when it once did).
+        if self.state != self.State.CLOSED:
+            self.closed_at, self.closed_by = None, None
+        elif self.closed_at is None:
+            self.closed_at = timezone.now()
 
     @property
     def is_closed(self) -> bool:

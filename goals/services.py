@@ -202,9 +202,12 @@ def objective_archive(*, objective: Objective) -> None:
 
 
 @transaction.atomic
-def cycle_save(*, cycle: Cycle) -> Cycle:
-    """Validate and save a cycle (its history is kept by simple-history)."""
-    cycle.full_clean()
+def cycle_save(*, cycle: Cycle, actor=None) -> Cycle:
+    """Validate and save a cycle (its history is kept by simple-history). One set to
+    closed here (the API, the admin) records who closed it, as ``cycle_close`` does."""
+    if cycle.state == Cycle.State.CLOSED and cycle.closed_at is None:
+        cycle.closed_by = actor
+    cycle.full_clean()  # clean() sets closed_at
     cycle.save()
     return cycle
 

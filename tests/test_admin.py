@@ -16,7 +16,16 @@ from django.utils import timezone
 from alignment.models import Team
 from checkins.models import ActionItem, CheckIn, Nudge
 from checkins.services import checkin_record
-from goals.models import Dependency, Initiative, KeyResult, Kpi, KpiReading, Objective, Reflection
+from goals.models import (
+    Cycle,
+    Dependency,
+    Initiative,
+    KeyResult,
+    Kpi,
+    KpiReading,
+    Objective,
+    Reflection,
+)
 from tests import factories
 
 
@@ -291,6 +300,18 @@ def test_aligning_an_objective_below_its_own_descendant_shows_loop_message(
     assert "it would make a loop" in response.content.decode()
     objective.refresh_from_db()
     assert (objective.title, objective.parent_id) == ("Delight new riders", None)
+
+
+def test_a_cycle_closed_in_the_admin_records_when_and_by_whom(as_admin, org):
+    url = admin_url(Cycle, "change", org.cycle.pk)
+    data = unchanged_post_data(as_admin.get(url))
+    data["state"] = "closed"
+
+    assert as_admin.post(url, data).status_code == 302
+
+    org.cycle.refresh_from_db()
+    assert org.cycle.closed_at is not None
+    assert org.cycle.closed_by == org.admin
 
 
 def test_checkin_added_in_admin_moves_the_key_result(as_admin, org, key_result):

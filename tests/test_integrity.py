@@ -29,6 +29,7 @@ from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, models, transaction
 from django.forms.models import model_to_dict
+from django.utils import timezone
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
@@ -42,6 +43,7 @@ from checkins.models import CheckIn, Nudge
 from checkins.services import checkin_record
 from goals import progress, services
 from goals.models import (
+    Cycle,
     Dependency,
     GoalpostChange,
     KeyResult,
@@ -137,6 +139,11 @@ def _key_result_graded_above_one() -> Breach:
 def _cycle_ending_as_it_starts() -> Breach:
     cycle = factories.CycleFactory()
     return "UPDATE goals_cycle SET end_date = start_date WHERE id = %s", [cycle.pk]
+
+
+def _cycle_closed_while_active() -> Breach:
+    cycle = factories.CycleFactory(state=Cycle.State.ACTIVE)
+    return "UPDATE goals_cycle SET closed_at = %s WHERE id = %s", [timezone.now(), cycle.pk]
 
 
 def _cycle_name_taken() -> Breach:
@@ -327,6 +334,7 @@ def _member_twice_in_a_team() -> Breach:
 # Rule (constraint name, or "app.Model.field" for a unique field) → how to break it.
 BREACHES: dict[str, Callable[[], Breach]] = {
     "cycle_ends_after_start": _cycle_ending_as_it_starts,
+    "cycle_closed_when_closed": _cycle_closed_while_active,
     "goals.Cycle.name": _cycle_name_taken,
     "objective_not_own_parent": _objective_as_own_parent,
     "objective_parent_weight_positive": _objective_weighing_nothing,

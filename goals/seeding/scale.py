@@ -304,14 +304,20 @@ class _Build:
 
     def _cycles(self) -> None:
         current = Quarter.containing(self.today)
+        quarters = [current.shifted(offset) for offset in range(1 - CYCLES, 1)]
         self.cycles = Cycle.objects.bulk_create(
             Cycle(
                 name=quarter.name,
                 start_date=quarter.start,
                 end_date=quarter.end,
-                state=quarter.state_on(self.today),
+                state=state,
+                # Written in bulk (no save()): closed the morning after its last day.
+                closed_at=moment(quarter.end + timedelta(days=1), 10)
+                if state == Cycle.State.CLOSED
+                else None,
             )
-            for quarter in (current.shifted(offset) for offset in range(1 - CYCLES, 1))
+            for quarter in quarters
+            for state in [quarter.state_on(self.today)]
         )
 
     # --- Goals -----------------------------------------------------------------------------

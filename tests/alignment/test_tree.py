@@ -146,7 +146,7 @@ def test_tree_current_goes_to_the_earliest_starting_active_cycle_keeping_filters
 
 
 def test_tree_current_without_an_active_cycle_goes_to_the_latest(org, login):
-    Cycle.objects.update(state=Cycle.State.CLOSED)
+    Cycle.objects.update(state=Cycle.State.CLOSED, closed_at=timezone.now())
     latest = factories.CycleFactory(
         name="2027 Q1",
         start_date=timezone.localdate() + dt.timedelta(days=50),

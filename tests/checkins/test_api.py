@@ -176,7 +176,9 @@ class TestCreate:
         assert response.json() == {"key_result": ["No such key result."]}
 
     def test_closed_cycle_refuses_with_the_message(self, org, goals, api):
-        Cycle.objects.filter(pk=org.cycle.pk).update(state=Cycle.State.CLOSED)
+        Cycle.objects.filter(pk=org.cycle.pk).update(
+            state=Cycle.State.CLOSED, closed_at=timezone.now()
+        )
         response = api(org.owner).post(
             URL, {"key_result": goals["public_kr"].pk, "value": 30, "confidence": 5}
         )

@@ -168,7 +168,9 @@ class TestCheckInLink:
         assert krs[1].title in html
 
     def test_a_closed_cycle_is_refused_with_its_reason(self, client, org, krs):
-        Cycle.objects.filter(pk=org.cycle.pk).update(state=Cycle.State.CLOSED)
+        Cycle.objects.filter(pk=org.cycle.pk).update(
+            state=Cycle.State.CLOSED, closed_at=timezone.now()
+        )
         url = link_for(org.owner, krs)
 
         html = client.get(url).content.decode()

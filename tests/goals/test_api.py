@@ -213,7 +213,9 @@ class TestPersonas:
 class TestClosedCycle:
     @pytest.fixture
     def closed(self, org, goals):
-        Cycle.objects.filter(pk=org.cycle.pk).update(state=Cycle.State.CLOSED)
+        Cycle.objects.filter(pk=org.cycle.pk).update(
+            state=Cycle.State.CLOSED, closed_at=timezone.now()
+        )
         return goals
 
     @pytest.mark.parametrize(
@@ -663,6 +665,23 @@ class TestCycles:
     def test_cycles_are_not_deleted(self, org, api):
         response = api(org.admin).delete(f"{API}/cycles/{org.cycle.pk}/")
         assert response.status_code == 405
+
+    def test_a_cycle_closed_through_the_api_records_when_and_by_whom(self, org, api):
+        client = api(org.admin)
+
+        client.patch(f"{API}/cycles/{org.cycle.pk}/", {"state": "closed"})
+        org.cycle.refresh_from_db()
+        closed_at = org.cycle.closed_at
+
+        assert (org.cycle.state, org.cycle.closed_by) == ("closed", org.admin)
+        assert closed_at is not None
+        # Saved again (renamed) it keeps its closing; reopened by an admin it forgets it.
+        client.patch(f"{API}/cycles/{org.cycle.pk}/", {"name": "2026 Q4 (final)"})
+        org.cycle.refresh_from_db()
+        assert org.cycle.closed_at == closed_at
+        client.patch(f"{API}/cycles/{org.cycle.pk}/", {"state": "active"})
+        org.cycle.refresh_from_db()
+        assert (org.cycle.closed_at, org.cycle.closed_by) == (None, None)
 
 
 # --- Initiatives ----------------------------------------------------------------------------

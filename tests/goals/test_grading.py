@@ -260,7 +260,7 @@ def test_outsider_never_sees_private_objectives_on_grading(org, in_window, key_r
 def test_closed_cycle_grading_is_refused_with_a_message_except_for_admins(
     org, in_window, key_result, login
 ):
-    Cycle.objects.filter(pk=in_window.pk).update(state=Cycle.State.CLOSED)
+    Cycle.objects.filter(pk=in_window.pk).update(state=Cycle.State.CLOSED, closed_at=timezone.now())
     response = login(org.owner).get(_grading_url(in_window))
     assert response.status_code == 403
     assert access.CLOSED_CYCLE in response.content.decode()
@@ -330,7 +330,7 @@ def test_outsider_gets_404_on_a_private_objectives_reflection(org, in_window, ob
 def test_reflecting_in_a_closed_cycle_is_refused_except_for_admins(
     org, in_window, objective, login
 ):
-    Cycle.objects.filter(pk=in_window.pk).update(state=Cycle.State.CLOSED)
+    Cycle.objects.filter(pk=in_window.pk).update(state=Cycle.State.CLOSED, closed_at=timezone.now())
     response = login(org.owner).post(_reflection_url(objective), {"learned": "Late."})
     assert response.status_code == 403
     assert access.CLOSED_CYCLE in response.content.decode()

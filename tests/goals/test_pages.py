@@ -230,7 +230,7 @@ def test_cycle_current_redirects_to_the_earliest_starting_active_cycle(org, logi
 
 
 def test_cycle_current_without_an_active_cycle_goes_to_the_latest(org, login):
-    Cycle.objects.update(state=Cycle.State.CLOSED)
+    Cycle.objects.update(state=Cycle.State.CLOSED, closed_at=timezone.now())
     latest = factories.CycleFactory(
         name="2027 Q1",
         start_date=timezone.localdate() + dt.timedelta(days=50),
