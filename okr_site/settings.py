@@ -130,6 +130,7 @@ LOGOUT_REDIRECT_URL = "login"
 # behind a proxy, the one the proxy appended to X-Forwarded-For (a client cannot forge
 # it: anything it sent sits further left).
 AUTHENTICATION_BACKENDS = [
+    "alignment.signin.AddressCeilingBackend",
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
@@ -431,4 +432,7 @@ WAYMARK = {
     # organisation's network); off in production, so a lead cannot aim the worker at the
     # services beside it. On by default on a development machine, where stubs run.
     "WEBHOOK_PRIVATE_ADDRESSES": env.bool("WEBHOOK_PRIVATE_ADDRESSES", default=DEBUG),
+    # Failed password sign-ins from one address, whatever the usernames, before every
+    # password sign-in from it is refused for the lock-out window (alignment/signin.py).
+    "SIGN_IN_FAILURES_PER_ADDRESS": env.int("SIGN_IN_FAILURES_PER_ADDRESS", default=50),
 }

@@ -9,9 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 
 from alignment.models import Membership, Team, User
+from alignment.signin import failures_key
 from goals.models import Cycle
 from okr_site.celery import app
 from tests import factories
@@ -37,6 +39,13 @@ def tasks_run_in_process():
 def fast_password_hashing(settings):
     # The default hasher is slow by design; tests hash a password for every persona.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def no_failed_sign_ins_from_the_test_client():
+    """Each test starts with the test client's address below the sign-in ceiling
+    (``alignment.signin``): failures of earlier tests stay in the cache."""
+    cache.delete(failures_key("127.0.0.1"))
 
 
 @dataclass
