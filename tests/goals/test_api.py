@@ -716,6 +716,17 @@ class TestInitiatives:
         assert response.status_code == 400
         assert set(response.json()) == {"link", "due_date"}
 
+    @pytest.mark.parametrize(
+        "link",
+        ["javascript:alert(1)", "JaVaScRiPt:alert(1)", "data:text/html,<script>x</script>"],
+    )
+    def test_a_link_that_would_run_script_is_refused(self, org, goals, api, link):
+        data = {"key_result": goals["public_kr"].pk, "title": "x", "link": link}
+        response = api(org.owner).post(f"{API}/initiatives/", data)
+        assert response.status_code == 400
+        assert set(response.json()) == {"link"}
+        assert not Initiative.objects.exists()
+
     def test_update_and_archive(self, org, goals, api):
         initiative = factories.InitiativeFactory(key_result=goals["private_kr"])
         url = f"{API}/initiatives/{initiative.pk}/"
