@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from axes.helpers import get_client_ip_address
 from django.conf import settings
-from django.contrib.auth.backends import BaseBackend
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 
@@ -30,9 +29,11 @@ def _failures(request) -> int:
     return cache.get(_key(request)) or 0
 
 
-class AddressCeilingBackend(BaseBackend):
+class AddressCeilingBackend:
     """First of the authentication backends: refuses, and so ends, a password sign-in
-    from an address over the ceiling (Django then reports it as a failed sign-in)."""
+    from an address over the ceiling (Django then reports it as a failed sign-in). It
+    signs nobody in, so it has no ``get_user``: a session never names it as the backend
+    that holds its person."""
 
     def authenticate(self, request, username=None, password=None, **credentials):
         ceiling = settings.WAYMARK["SIGN_IN_FAILURES_PER_ADDRESS"]
