@@ -1,6 +1,6 @@
 from django.urls import path
 
-from alignment.views import links, settings, tokens, tree
+from alignment.views import links, password, settings, tokens, tree
 
 app_name = "alignment"
 
@@ -52,4 +52,6 @@ urlpatterns = [
         tokens.api_token_revoke,
         name="api-token-revoke",
     ),
+    # Changing one's own password (404 for whoever has none to change here).
+    path("settings/password/", password.password_change, name="password-change"),
 ]
