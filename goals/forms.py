@@ -270,12 +270,28 @@ class SpreadsheetUploadForm(NoColonMixin, forms.Form):
         },
     )
 
+    def __init__(self, *args, too_large: bool = False, **kwargs):
+        from goals.spreadsheets.layout import FILE_TOO_LARGE
+
+        super().__init__(*args, **kwargs)
+        if too_large:
+            # The view's upload handler stopped reading the file at the limit, so the
+            # form sees no file: say why rather than ask for one.
+            self.fields["file"].error_messages["required"] = FILE_TOO_LARGE
+
     def clean_file(self):
-        from goals.spreadsheets.layout import MAX_FILE_BYTES
+        from goals.spreadsheets.layout import FILE_TOO_LARGE, MAX_FILE_BYTES
+        from goals.spreadsheets.reading import FileRefused, check_name
 
         upload = self.cleaned_data["file"]
         if upload.size > MAX_FILE_BYTES:
-            raise ValidationError("The file is larger than 10 MB: split it into several files.")
+            raise ValidationError(FILE_TOO_LARGE)
+        try:
+            check_name(upload.name, upload.read())
+        except FileRefused as refused:
+            raise ValidationError(str(refused)) from refused
+        finally:
+            upload.seek(0)
         return upload
 
 

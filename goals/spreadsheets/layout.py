@@ -22,6 +22,7 @@ SHEET = "Objectives and key results"
 HOW_TO_FILL = "How to fill"
 MAX_ROWS = 5000
 MAX_FILE_BYTES = 10 * 1024 * 1024  # 10 MB
+FILE_TOO_LARGE = "The file is larger than 10 MB: split it into several files."
 # Formula characters: a text cell starting with one of these is written to CSV with a
 # leading apostrophe, so that spreadsheet apps show it instead of running it; the import
 # drops that apostrophe again.

@@ -1,9 +1,10 @@
 """Reading an uploaded spreadsheet into rows numbered as the person sees them.
 
-The file's content decides its type, not its name: an XLSX workbook (a zip holding
+The file's content decides how it is read: an XLSX workbook (a zip holding
 ``[Content_Types].xml``), the .zip of CSV files the export writes (its first CSV file is
 read), or CSV text in UTF-8 (with or without a byte order mark), separated by commas,
 semicolons or tabs. Anything else is refused with a message saying what to send instead.
+An upload's name must agree with its content too (``check_name``).
 
 tablib (which Waymark depends on for XLSX) is not used to read: its CSV reader drops
 blank lines and its XLSX reader takes the workbook's *active* sheet, both of which would
@@ -18,12 +19,17 @@ import datetime as dt
 import io
 import zipfile
 from dataclasses import dataclass, field
+from pathlib import PurePath
 
-from goals.spreadsheets.layout import MAX_FILE_BYTES, MAX_ROWS, SHEET
+from goals.spreadsheets.layout import FILE_TOO_LARGE, MAX_FILE_BYTES, MAX_ROWS, SHEET
 
 # An XLSX workbook is a zip: refuse one that would unpack into more than this (a "zip
-# bomb" of a few KB can unpack into gigabytes).
-MAX_UNPACKED_BYTES = 200 * 1024 * 1024
+# bomb" of a few KB can unpack into gigabytes). A 5,000-row first sheet takes about 5 MB.
+MAX_UNPACKED_BYTES = 50 * 1024 * 1024
+# What an upload may be called; each name must match its content (see check_name).
+EXTENSIONS = (".xlsx", ".csv", ".zip")
+ZIP_START = b"PK\x03\x04"
+OLD_EXCEL_START = b"\xd0\xcf\x11\xe0"
 
 Cell = str | int | float | bool | dt.datetime | dt.date | dt.time | None
 
@@ -49,20 +55,39 @@ class Sheet:
         return self.kind == "csv" and self.delimiter == ";"
 
 
+def check_name(name: str, data: bytes) -> None:
+    """Refuse an upload whose extension is not one the import reads, or whose content is
+    not what its extension says: a renamed file is usually a mistake, and the readers
+    should only ever see the kind of file the person meant to send."""
+    extension = PurePath(name).suffix.lower()
+    if extension not in EXTENSIONS:
+        raise FileRefused(
+            f"Only .xlsx, .csv and .zip files can be imported, and “{name}” is none of "
+            "them: save it as “Excel Workbook (.xlsx)” or “CSV UTF-8”."
+        )
+    if extension in (".xlsx", ".zip") and data[:4] != ZIP_START:
+        raise FileRefused(
+            f"The file is named {extension} but is not one: save it from your "
+            "spreadsheet app as “Excel Workbook (.xlsx)” or “CSV UTF-8” and upload that."
+        )
+    if extension == ".csv":
+        if data[:4] == ZIP_START:
+            raise FileRefused(
+                "The file is named .csv but is an XLSX workbook or a zip file: name it "
+                ".xlsx or .zip, or save it as “CSV UTF-8”."
+            )
+        _csv_text(data)  # refuses what is not UTF-8 text, saying why
+
+
 def read_upload(data: bytes) -> Sheet:
     """The first sheet of ``data``; raises ``FileRefused`` with a message for a file that
     is empty, too big, or not CSV or XLSX. Reading stops after ``MAX_ROWS`` rows."""
     if not data:
         raise FileRefused("The file is empty.")
     if len(data) > MAX_FILE_BYTES:
-        raise FileRefused("The file is larger than 10 MB: split it into several files.")
-    if data[:4] == b"PK\x03\x04":
+        raise FileRefused(FILE_TOO_LARGE)
+    if data[:4] == ZIP_START:
         return _read_zip(data)
-    if data[:4] == b"\xd0\xcf\x11\xe0":
-        raise FileRefused(
-            "This is an old Excel (.xls) file: save it as “Excel Workbook (.xlsx)” or "
-            "“CSV UTF-8” and upload that."
-        )
     return _read_csv(data)
 
 
@@ -73,9 +98,15 @@ def _read_zip(data: bytes) -> Sheet:
         unpacked = sum(info.file_size for info in archive.infolist())
     except (zipfile.BadZipFile, OSError, ValueError) as error:
         raise FileRefused("The file is not a readable XLSX workbook or zip file.") from error
-    if unpacked > MAX_UNPACKED_BYTES:
-        raise FileRefused("The file unpacks into more than 200 MB: split it into several files.")
     if "[Content_Types].xml" in names:
+        # Only workbooks are capped: a zip of CSV files has just its first one read, and
+        # at most MAX_FILE_BYTES of it. The sizes are those the zip declares, and
+        # zipfile stops a member that unpacks into more than it declared.
+        if unpacked > MAX_UNPACKED_BYTES:
+            raise FileRefused(
+                f"The workbook unpacks into more than {MAX_UNPACKED_BYTES // 2**20} MB: "
+                f"keep only the sheet “{SHEET}” or split it into several files."
+            )
         return _read_xlsx(data)
     csv_names = [name for name in names if name.lower().endswith(".csv")]
     if not csv_names:
@@ -132,20 +163,7 @@ def _read_xlsx(data: bytes) -> Sheet:
 
 
 def _read_csv(data: bytes) -> Sheet:
-    if b"\x00" in data[:4096]:
-        if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-            raise FileRefused(
-                "The file is UTF-16 text (Excel's “Unicode Text”): save it as “CSV UTF-8” "
-                "or as an XLSX workbook instead."
-            )
-        raise FileRefused("The file is not a spreadsheet: upload a CSV (UTF-8) or XLSX file.")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise FileRefused(
-            "The file is not UTF-8 text. In Excel, save it as “CSV UTF-8 (Comma "
-            "delimited)”, or upload the XLSX workbook itself."
-        ) from error
+    text = _csv_text(data)
     if not text.strip():
         raise FileRefused("The file is empty.")
     delimiter = _delimiter(text)
@@ -170,6 +188,28 @@ def _read_csv(data: bytes) -> Sheet:
             "The first row is empty: put the column names in row 1 and the key results below."
         )
     return sheet
+
+
+def _csv_text(data: bytes) -> str:
+    if data[:4] == OLD_EXCEL_START:
+        raise FileRefused(
+            "This is an old Excel (.xls) file: save it as “Excel Workbook (.xlsx)” or "
+            "“CSV UTF-8” and upload that."
+        )
+    if b"\x00" in data[:4096]:
+        if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            raise FileRefused(
+                "The file is UTF-16 text (Excel's “Unicode Text”): save it as “CSV UTF-8” "
+                "or as an XLSX workbook instead."
+            )
+        raise FileRefused("The file is not a spreadsheet: upload a CSV (UTF-8) or XLSX file.")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise FileRefused(
+            "The file is not UTF-8 text. In Excel, save it as “CSV UTF-8 (Comma "
+            "delimited)”, or upload the XLSX workbook itself."
+        ) from error
 
 
 def _delimiter(text: str) -> str:

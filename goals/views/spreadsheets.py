@@ -19,9 +19,11 @@ import zlib
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
 from alignment.queries import team_access_for
@@ -39,7 +41,7 @@ from goals.spreadsheets import (
 )
 from goals.spreadsheets.exporter import CONTENT_TYPES
 from goals.spreadsheets.importer import NOT_ALLOWED
-from goals.spreadsheets.layout import MAX_ROWS, NOTES
+from goals.spreadsheets.layout import MAX_FILE_BYTES, MAX_ROWS, NOTES
 
 SESSION_KEY = "goals_import"
 SHOWN_PROBLEMS = 500  # a file full of problems lists this many; fixing them shows the rest
@@ -47,6 +49,31 @@ SHOWN_PROBLEMS = 500  # a file full of problems lists this many; fixing them sho
 # 10-25 s, within a web server's usual 30 s timeout. Unchanged rows cost nothing, and
 # the import_goals command has no cap.
 BROWSER_MAX_WRITES = 1000
+# What the reverse proxy should let through (README): the file and the form around it.
+MAX_BODY_BYTES = MAX_FILE_BYTES + 1024 * 1024
+
+
+class FileSizeLimit(FileUploadHandler):
+    """Stops taking in an upload at ``MAX_FILE_BYTES``: without it Django would receive
+    the whole body, however large, before the form could refuse the file. The handlers
+    after it (memory, temporary file) never hold more than the limit."""
+
+    too_large = False
+    body_length = 0
+
+    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None) -> None:
+        self.body_length = content_length  # new_file() sets content_length to the part's
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
+        if start + len(raw_data) > MAX_FILE_BYTES:
+            self.too_large = True
+            # A body a little over the limit is drained so that the browser gets the
+            # page saying why; a far bigger one (no proxy in front) is cut off unread.
+            raise StopUpload(connection_reset=self.body_length > MAX_BODY_BYTES)
+        return raw_data
+
+    def file_complete(self, file_size: int) -> None:
+        return None  # the next handler keeps the file
 
 
 @require_GET
@@ -87,13 +114,24 @@ def _cycle_for_import(request: HttpRequest, pk: int) -> tuple[Cycle, str | None]
     return cycle, refusal
 
 
+@csrf_exempt  # checked by _cycle_import, once the size limit is in place
 @login_required
 def cycle_import(request: HttpRequest, pk: int) -> HttpResponse:
     """The upload form; a posted file is checked and its preview shown."""
+    # Django reads the body the first time request.POST or FILES is touched, the CSRF
+    # check included, so the limit goes in before.
+    limit = FileSizeLimit(request)
+    request.upload_handlers.insert(0, limit)
+    return _cycle_import(request, pk, limit=limit)
+
+
+@csrf_protect
+def _cycle_import(request: HttpRequest, pk: int, *, limit: FileSizeLimit) -> HttpResponse:
     cycle, refusal = _cycle_for_import(request, pk)
     form = SpreadsheetUploadForm(
         request.POST if request.method == "POST" else None,
         request.FILES if request.method == "POST" else None,
+        too_large=limit.too_large,
     )
     if request.method == "POST" and refusal is None and form.is_valid():
         upload = form.cleaned_data["file"]

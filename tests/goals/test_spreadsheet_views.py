@@ -6,14 +6,19 @@ from __future__ import annotations
 import io
 import zipfile
 
+import openpyxl
 import pytest
+from defusedxml import DefusedXmlException
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.urls import reverse
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
 
 from goals.models import Cycle, KeyResult, Objective
-from goals.spreadsheets.layout import HOW_TO_FILL, SHEET
-from goals.views.spreadsheets import SESSION_KEY
+from goals.spreadsheets.layout import HEADERS, HOW_TO_FILL, MAX_FILE_BYTES, SHEET, text_cell
+from goals.spreadsheets.reading import FileRefused, read_upload
+from goals.views.spreadsheets import MAX_BODY_BYTES, SESSION_KEY
 from tests import factories
 from tests.goals.test_spreadsheets import csv_file, row
 
@@ -247,7 +252,12 @@ def test_file_already_imported_has_nothing_to_import(org, login):
     [
         (b"\x00\x01\x02garbage\xff\xfe", "goals.csv", "not a spreadsheet"),
         (b"PK\x03\x04 broken", "goals.xlsx", "not a readable XLSX"),
-        (b"%PDF-1.7 \xe2\x28\xa1", "goals.pdf", "not UTF-8"),
+        (b"%PDF-1.7 \xe2\x28\xa1", "goals.pdf", "Only .xlsx, .csv and .zip files"),
+        (b"%PDF-1.7 \xe2\x28\xa1", "goals.csv", "not UTF-8"),
+        (b"team,objective\n", "goals.xlsx", "named .xlsx but is not one"),
+        (b"team,objective\n", "goals.zip", "named .zip but is not one"),
+        (b"PK\x03\x04 broken", "goals.csv", "named .csv but is an XLSX workbook"),
+        (b"\xd0\xcf\x11\xe0 old excel", "goals.xls", "Only .xlsx, .csv and .zip files"),
         (b"", "goals.csv", "The file is empty."),
         (b"x" * (10 * 1024 * 1024 + 1), "big.csv", "larger than 10 MB"),
     ],
@@ -276,3 +286,165 @@ def test_upload_without_a_file_asks_for_one(org, login):
 
     assert response.status_code == 200
     assert "Choose the spreadsheet to import." in response.content.decode()
+
+
+def test_extensions_are_matched_without_regard_to_case(org, login):
+    response = _upload(login(org.lead), org, csv_file([row()]), "GOALS.CSV")
+
+    assert "Import 1 row" in response.content.decode()
+
+
+# --- Unsafe uploads --------------------------------------------------------------------------
+
+
+def _csrf_client(org) -> tuple[Client, str]:
+    """A client that is held to the CSRF check like a browser, and its form's token."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(org.admin)
+    client.get(reverse("goals:cycle-import", args=[org.cycle.pk]))
+    return client, client.cookies[settings.CSRF_COOKIE_NAME].value
+
+
+def _unread(response) -> int:
+    """How many bytes of the request body the server never read."""
+    return len(response.wsgi_request.META["wsgi.input"])
+
+
+def test_too_large_file_is_not_taken_in_past_the_limit(org):
+    client, token = _csrf_client(org)
+    data = b"x" * (MAX_FILE_BYTES + 1)
+
+    response = client.post(
+        reverse("goals:cycle-import", args=[org.cycle.pk]),
+        {"csrfmiddlewaretoken": token, "file": SimpleUploadedFile("big.csv", data)},
+    )
+
+    assert response.status_code == 200
+    assert "The file is larger than 10 MB: split it into several files." in (
+        response.content.decode()
+    )
+    # The handler ran before the CSRF check read the body: the file was never kept.
+    assert "file" not in response.wsgi_request.FILES
+    assert _unread(response) == 0  # a little over: drained, so the browser gets the page
+    assert not Objective.objects.exists()
+
+
+def test_far_larger_body_is_cut_off_unread(org):
+    client, token = _csrf_client(org)
+    data = b"x" * (MAX_BODY_BYTES + 1024 * 1024)
+
+    response = client.post(
+        reverse("goals:cycle-import", args=[org.cycle.pk]),
+        {"csrfmiddlewaretoken": token, "file": SimpleUploadedFile("huge.csv", data)},
+    )
+
+    assert "larger than 10 MB" in response.content.decode()
+    assert _unread(response) > 1024 * 1024
+    assert not Objective.objects.exists()
+
+
+def test_upload_without_a_csrf_token_is_refused(org):
+    client, _token = _csrf_client(org)
+
+    response = client.post(
+        reverse("goals:cycle-import", args=[org.cycle.pk]),
+        {"file": SimpleUploadedFile("goals.csv", csv_file([row()]))},
+    )
+
+    assert response.status_code == 403
+    assert SESSION_KEY not in client.session
+
+
+def _with_member(name: str, content: bytes) -> bytes:
+    """A valid import workbook holding one more member."""
+    stream = io.BytesIO()
+    with zipfile.ZipFile(stream, "w", zipfile.ZIP_DEFLATED) as archive:
+        source = zipfile.ZipFile(io.BytesIO(_workbook(row())))
+        for info in source.infolist():
+            archive.writestr(info, source.read(info.filename))
+        archive.writestr(name, content)
+    return stream.getvalue()
+
+
+def test_zip_bomb_workbook_is_refused(org, login):
+    bomb = _with_member("xl/media/image1.png", bytes(60 * 1024 * 1024))
+    assert len(bomb) < 200 * 1024  # 60 MB of zeros pack into a few KB
+
+    response = _upload(login(org.admin), org, bomb, "bomb.xlsx")
+
+    assert response.status_code == 200
+    assert "The workbook unpacks into more than 50 MB" in response.content.decode()
+    assert not Objective.objects.exists()
+
+
+def test_zip_of_csv_files_is_read_only_as_far_as_its_first_file(org, login):
+    # The export's .zip: a big check-ins file after the import layout is never unpacked.
+    stream = io.BytesIO()
+    with zipfile.ZipFile(stream, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("objectives-and-key-results.csv", csv_file([row()]))
+        archive.writestr("check-ins.csv", bytes(60 * 1024 * 1024))
+
+    response = _upload(login(org.lead), org, stream.getvalue(), "export.zip")
+
+    assert "Import 1 row" in response.content.decode()
+
+
+def _workbook(values: dict[str, str], *, prolog: bytes = b"", cell: bytes = b"") -> bytes:
+    """An import workbook of one row, its sheet's XML opened by ``prolog`` and its
+    description cell replaced by ``cell``."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(SHEET)
+    sheet.append([text_cell(sheet, name) for name in HEADERS])
+    values = {**values, "objective_description": "DESCRIPTION"}
+    sheet.append([text_cell(sheet, values.get(name, "")) for name in HEADERS])
+    stream = io.BytesIO()
+    workbook.save(stream)
+    source = zipfile.ZipFile(io.BytesIO(stream.getvalue()))
+    doctored = io.BytesIO()
+    with zipfile.ZipFile(doctored, "w", zipfile.ZIP_DEFLATED) as archive:
+        for info in source.infolist():
+            content = source.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml" and prolog:
+                content = prolog + content.replace(b"DESCRIPTION", cell)
+            archive.writestr(info, content)
+    return doctored.getvalue()
+
+
+# The billion laughs: each entity is ten of the one before, so lol9 is 10⁹ "lol"s.
+LAUGHS = (
+    b'<!DOCTYPE worksheet [<!ENTITY lol0 "lol">'
+    + b"".join(b'<!ENTITY lol%d "%s">' % (n, b"&lol%d;" % (n - 1) * 10) for n in range(1, 10))
+    + b"]>"
+)
+EXTERNAL = b'<!DOCTYPE worksheet [<!ENTITY secret SYSTEM "file:///etc/passwd">]>'
+
+
+def test_openpyxl_parses_through_defusedxml():
+    # Installed with Waymark; OPENPYXL_DEFUSEDXML=False in the environment would turn it off.
+    assert openpyxl.DEFUSEDXML
+
+
+@pytest.mark.parametrize(
+    ("prolog", "cell"), [(LAUGHS, b"&lol9;"), (EXTERNAL, b"&secret;")], ids=["laughs", "xxe"]
+)
+def test_workbook_declaring_xml_entities_is_refused(org, login, prolog, cell):
+    data = _workbook(row(), prolog=prolog, cell=cell)
+
+    response = _upload(login(org.admin), org, data, "goals.xlsx")
+
+    assert response.status_code == 200
+    assert "The file is not a readable XLSX workbook" in response.content.decode()
+    assert not Objective.objects.exists()
+    # Refused by defusedxml at the declaration, before any entity is expanded or fetched.
+    with pytest.raises(FileRefused) as refused:
+        read_upload(data)
+    cause = refused.value
+    while cause.__cause__ is not None:
+        cause = cause.__cause__
+    assert isinstance(cause, DefusedXmlException)
+
+
+def test_same_workbook_without_the_entities_imports(org, login):
+    response = _upload(login(org.admin), org, _workbook(row()), "goals.xlsx")
+
+    assert "Import 1 row" in response.content.decode()
