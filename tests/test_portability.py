@@ -516,6 +516,15 @@ def test_import_command_names_a_file_it_cannot_read(db, tmp_path):
 # --- The browser download ------------------------------------------------------------------
 
 
+def test_a_download_of_the_organisation_another_site_started_is_refused(org, login):
+    client = login(org.admin)
+
+    refused = client.get("/export/organisation.json", headers={"Sec-Fetch-Site": "cross-site"})
+    asked = client.get("/export/organisation.json", headers={"Sec-Fetch-Site": "same-origin"})
+
+    assert (refused.status_code, asked.status_code) == (403, 200)
+
+
 def test_admin_downloads_the_organisation_as_a_json_file(org, login):
     response = login(org.admin).get("/export/organisation.json")
 

@@ -42,6 +42,7 @@ from goals.spreadsheets import (
 from goals.spreadsheets.exporter import CONTENT_TYPES
 from goals.spreadsheets.importer import NOT_ALLOWED
 from goals.spreadsheets.layout import MAX_FILE_BYTES, MAX_ROWS, NOTES
+from okr_site.fetch_metadata import started_here
 
 SESSION_KEY = "goals_import"
 SHOWN_PROBLEMS = 500  # a file full of problems lists this many; fixing them shows the rest
@@ -78,6 +79,7 @@ class FileSizeLimit(FileUploadHandler):
 
 @require_GET
 @login_required
+@started_here
 def cycle_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
     """The cycle as XLSX or a zip of CSV files, holding only what the person may read."""
     cycle = get_object_or_404(Cycle, pk=pk)

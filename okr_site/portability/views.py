@@ -8,11 +8,13 @@ from django.http import HttpRequest, StreamingHttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from okr_site.fetch_metadata import started_here
 from okr_site.portability.exporting import iter_export_json
 
 
 @require_GET
 @login_required
+@started_here
 def organisation_export(request: HttpRequest) -> StreamingHttpResponse:
     """Stream the export as a file download; superusers only, since it holds everyone's
     goals, private ones included, and the teams' chat webhook addresses."""

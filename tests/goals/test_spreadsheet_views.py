@@ -80,6 +80,17 @@ def test_csv_export_downloads_a_zip(org, login):
     assert names[0] == "objectives-and-key-results.csv"
 
 
+@pytest.mark.parametrize(
+    ("started_by", "status"), [("cross-site", 403), ("same-origin", 200), ("none", 200)]
+)
+def test_an_export_another_site_started_is_refused(org, login, started_by, status):
+    url = reverse("goals:cycle-export", args=[org.cycle.pk, "xlsx"])
+
+    response = login(org.owner).get(url, headers={"Sec-Fetch-Site": started_by})
+
+    assert response.status_code == status
+
+
 def test_unknown_format_or_cycle_is_404(org, login):
     client = login(org.owner)
 
