@@ -90,7 +90,8 @@ def test_single_sign_on_is_off_without_configuration():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == (
-        "False False False ['axes.backends.AxesStandaloneBackend',"
+        "False False False ['alignment.signin.AddressCeilingBackend',"
+        " 'axes.backends.AxesStandaloneBackend',"
         " 'django.contrib.auth.backends.ModelBackend']"
     )
 
@@ -103,7 +104,8 @@ def test_an_issuer_and_a_client_turn_single_sign_on_on_with_safe_defaults():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == (
-        "True RS256 SSO False False True ['axes.backends.AxesStandaloneBackend',"
+        "True RS256 SSO False False True ['alignment.signin.AddressCeilingBackend',"
+        " 'axes.backends.AxesStandaloneBackend',"
         " 'django.contrib.auth.backends.ModelBackend', 'okr_site.sso.OIDCBackend']"
     )
 
@@ -157,7 +159,8 @@ def test_oidc_only_keeps_password_sign_in_for_superusers_alone():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == (
-        "True True Acme ID ['axes.backends.AxesStandaloneBackend',"
+        "True True Acme ID ['alignment.signin.AddressCeilingBackend',"
+        " 'axes.backends.AxesStandaloneBackend',"
         " 'okr_site.sso.SuperuserPasswordBackend', 'okr_site.sso.OIDCBackend']"
     )
 
