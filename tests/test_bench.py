@@ -50,10 +50,12 @@ def test_a_page_and_its_floor_are_timed_in_turn(db):
     def floor():
         calls.append("floor")
 
-    figures, floor_figures = measure_with_floor(page, floor, repeat=3, warmup=1)
+    figures, floor_figures = measure_with_floor(page, floor, repeat=5, warmup=1, block=2)
 
-    assert calls == ["page", "floor"] * 4
-    assert (len(figures.samples), len(floor_figures.samples)) == (3, 3)
+    # One warm-up each, then turns of an untimed run and two (the last: one) timed.
+    turns = ["page"] * 3 + ["floor"] * 3
+    assert calls == ["page", "floor", *turns, *turns, "page", "page", "floor", "floor"]
+    assert (len(figures.samples), len(floor_figures.samples)) == (5, 5)
     assert (figures.queries, floor_figures.queries) == (1, 0)
 
 

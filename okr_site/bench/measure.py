@@ -80,16 +80,29 @@ def measure(
 
 
 def measure_with_floor(
-    run: Callable[[], object], floor: Callable[[], object], *, repeat: int, warmup: int = 2
+    run: Callable[[], object],
+    floor: Callable[[], object],
+    *,
+    repeat: int,
+    warmup: int = 2,
+    block: int = 5,
 ) -> tuple[Figures, Figures]:
-    """``run`` and its floor, timed in turn ``repeat`` times each: both meet the machine
-    as it was at that moment. On a shared machine a floor timed after its page's runs
-    could meet a quieter or a busier minute, and their ratio would say so."""
+    """``run`` and its floor, ``repeat`` times each, in turns of ``block`` runs: both
+    meet the machine as it was in the same minutes (a floor timed after all of its
+    page's runs could meet a quieter or a busier one, and their ratio would say so),
+    and each turn starts with one untimed run, so that each is timed warm, as it would
+    be on its own, not just after the other has filled the caches with its own work."""
+    pages: list[tuple[float, int]] = []
+    lows: list[tuple[float, int]] = []
     for _ in range(warmup):
         run()
         floor()
-    pairs = [(_timed(run), _timed(floor)) for _ in range(repeat)]
-    return _figures([page for page, _ in pairs]), _figures([low for _, low in pairs])
+    while len(pages) < repeat:
+        turn = min(block, repeat - len(pages))
+        for timed, thing in ((pages, run), (lows, floor)):
+            thing()
+            timed.extend(_timed(thing) for _ in range(turn))
+    return _figures(pages), _figures(lows)
 
 
 def _timed(run: Callable[[], object], self_timed: bool = False) -> tuple[float, int]:
