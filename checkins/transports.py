@@ -63,7 +63,7 @@ def post_webhook(url: str, text: str) -> None:
     refuse_addresses_inside_the_network(url)
     request = urllib.request.Request(  # noqa: S310 (the scheme is checked above)
         url,
-        data=json.dumps({"text": text}).encode(),
+        data=json.dumps({"text": _as_chat_text(text)}).encode(),
         headers={"Content-Type": "application/json", "User-Agent": "Waymark"},
         method="POST",
     )
@@ -80,6 +80,14 @@ def post_webhook(url: str, text: str) -> None:
         raise PermanentError(detail) from error
     except (urllib.error.URLError, OSError) as error:
         raise TransientError(f"Could not reach the chat service: {error}") from error
+
+
+def _as_chat_text(text: str) -> str:
+    """``text`` with ``&``, ``<`` and ``>`` escaped, as Slack asks: between angle brackets
+    it reads commands (``<!channel>`` notifies everyone) and links with any label. A team
+    or key result named so must reach the chat as the words it is. Teams shows the
+    escapes as the characters."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 class _RefuseRedirects(urllib.request.HTTPRedirectHandler):

@@ -297,6 +297,20 @@ def test_team_chat_gets_a_json_text_post(org, chat_reminder, chat_server):
     assert state_of(chat_reminder) == (Nudge.State.SENT, 1, "")
 
 
+def test_names_reach_the_chat_as_words_not_commands(org, chat_server):
+    Team.objects.filter(pk=org.product.pk).update(
+        name="<!channel> R&D", webhook_url=chat_server.url
+    )
+    due_key_result(org, "Ship <https://evil.example|the fix> & more")
+    planning.plan_due(MONDAY)
+
+    send_due(timezone.now())
+
+    text = chat_server.requests[0]["json"]["text"]
+    assert "&lt;!channel&gt; R&amp;D" in text
+    assert "<" not in text and ">" not in text
+
+
 def test_a_chat_service_error_is_retried(org, chat_reminder, chat_server):
     at = timezone.now()
     chat_server.statuses = [500]
