@@ -203,7 +203,10 @@ class PersonFilter(FilterSet):
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         active = self.form.cleaned_data.get("active")
-        queryset = queryset.filter(is_active=active is not False)
+        if active is None:
+            queryset = self.without_parameters(queryset)
+        else:
+            queryset = queryset.filter(is_active=active)
         return super().filter_queryset(queryset)
 
 
