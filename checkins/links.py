@@ -3,6 +3,10 @@
 A link carries who it is for and what it allows, signed with the secret key; changing
 any character breaks the signature, and it expires. It grants nothing else: every other
 page still needs a login.
+
+The token travels after the ``#`` of the link, which browsers never send to a server:
+it stays out of access logs and Referer headers. The page's script posts it once, and
+the visitor's session holds it from then on (``checkins.views.links``).
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ def checkin_token(*, user_id: int, period: str, key_result_ids: list[int]) -> st
 
 def checkin_url(*, user_id: int, period: str, key_result_ids: list[int]) -> str:
     token = checkin_token(user_id=user_id, period=period, key_result_ids=key_result_ids)
-    return absolute(reverse("checkins:link", args=[token]))
+    return absolute(reverse("checkins:link")) + "#" + token
 
 
 def read_checkin_token(token: str) -> CheckInGrant:
@@ -57,9 +61,12 @@ def read_checkin_token(token: str) -> CheckInGrant:
         raise LinkInvalid(str(error)) from error
 
 
+def preferences_token(*, user_id: int) -> str:
+    return signing.dumps({"u": user_id}, salt=PREFERENCES_SALT)
+
+
 def preferences_url(*, user_id: int) -> str:
-    token = signing.dumps({"u": user_id}, salt=PREFERENCES_SALT)
-    return absolute(reverse("checkins:preferences-link", args=[token]))
+    return absolute(reverse("checkins:preferences-link")) + "#" + preferences_token(user_id=user_id)
 
 
 def read_preferences_token(token: str) -> int:

@@ -12,9 +12,15 @@ urlpatterns = [
     path("key-results/<int:pk>/check-ins/", weekly.history, name="history"),
     path("check-ins/<int:pk>/correct/", weekly.correct, name="correct"),
     # From a reminder e-mail: a signed link, no password; and one's reminder settings.
-    path("check-in/link/<str:token>/", links.checkin_link, name="link"),
+    path("check-in/link/", links.checkin_link, name="link"),
+    path("check-in/link/open/", links.open_checkin_link, name="link-open"),
     path("settings/reminders/", links.preferences, name="preferences"),
-    path("settings/reminders/<str:token>/", links.preferences_link, name="preferences-link"),
+    path("settings/reminders/link/", links.preferences_link, name="preferences-link"),
+    path(
+        "settings/reminders/link/open/",
+        links.open_preferences_link,
+        name="preferences-link-open",
+    ),
     # The team's weekly review, and one-to-ones.
     path("teams/<slug:slug>/review/", review.team_review, name="team-review"),
     path("one-to-ones/", review.one_on_one_list, name="one-on-ones"),

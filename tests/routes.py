@@ -14,10 +14,6 @@ from collections.abc import Callable, Iterator
 import pytest
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from django.utils import timezone
-
-from checkins.links import checkin_token, preferences_url
-from checkins.schedule import period_of
 
 PARAMETER = re.compile(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>")
 # The first path segment says which row a route's ``pk`` names.
@@ -44,7 +40,6 @@ KIND_OF = {
     "slug": "team",
     "username": "person",
     "key": "api_token",
-    "token": "signed_link",
 }
 # Parameters that name a representation, not a row.
 NOT_ROWS = frozenset({"format", "fmt"})
@@ -130,27 +125,15 @@ def kinds(route: str) -> dict[str, str]:
     return found
 
 
-def value(route: str, name: str, rows: dict, *, person=None) -> object:
+def value(route: str, name: str, rows: dict) -> object:
     """What fills the parameter ``name`` of ``route``: the row of its kind in ``rows``
     (``{"objective": objective, …}``), as the route names it (id, slug, username, token
-    key). A signed link is made for ``person`` (by default ``rows["person"]``) and names
-    ``rows["key_result"]``."""
+    key)."""
     if name == "format":
         return "json"
     if name == "fmt":
         return "csv"
     kind = kinds(route)[name]
-    person = person or rows["person"]
-    if kind == "signed_link":
-        if route.startswith("settings/reminders/"):
-            return preferences_url(user_id=person.pk).rstrip("/").rsplit("/", 1)[1]
-        if route.startswith("check-in/link/"):
-            return checkin_token(
-                user_id=person.pk,
-                period=period_of(timezone.now()),
-                key_result_ids=[rows["key_result"].pk],
-            )
-        pytest.fail(f"{route}: a signed link nobody knows how to make; add it here.")
     if kind not in rows:
         pytest.fail(f"{route}: no {kind} row to name in <{name}>; add one to the test's rows.")
     row = rows[kind]
@@ -173,9 +156,9 @@ def fill(route: str, value_of: Callable[[str], object]) -> str:
     return "/" + path.replace("\\", "")
 
 
-def path_of(route: str, rows: dict, *, person=None) -> str:
+def path_of(route: str, rows: dict) -> str:
     """The path of ``route`` naming the rows of ``rows`` (see ``value``)."""
-    return fill(route, lambda name: value(route, name, rows, person=person))
+    return fill(route, lambda name: value(route, name, rows))
 
 
 def allowed_methods(pattern: URLPattern) -> frozenset[str]:

@@ -124,8 +124,6 @@ SCOPED = {
     "goals:carry-over": "offers only the objectives the person may carry forward",
     "goals:cycle-import": "team leads import, each row checked against what they may write",
     "goals:cycle-import-commit": "commits only the file the same person previewed",
-    "checkins:link": "a reminder's signed link acts for its person; theirs names Product's",
-    "checkins:preferences-link": "a signed link that changes only its person's reminders",
 }
 NAMES = url_names()
 
@@ -436,7 +434,7 @@ def test_no_one_reaches_a_row_they_may_not_read_or_change(
     allows, no row of any table changed, no private text shown."""
     sort = _sort(route, kinds(route), rows)
     user = getattr(world, person)
-    path = path_of(route, world.rows[rows], person=user)
+    path = path_of(route, world.rows[rows])
     client, headers = _sign_in(clients, user, channel)
     accepted = allowed_methods(pattern)
     body = _body(world.rows[rows])
@@ -476,7 +474,7 @@ def test_no_page_shows_private_goals_through_public_ones(world, clients, person)
     for route, _pattern in route_patterns():
         if route.startswith(("admin/", "api/schema/", "api/docs/")):
             continue  # staff only; the API's description, which names no rows
-        path = path_of(route, world.pointing, person=user)
+        path = path_of(route, world.pointing)
         for channel in ("token",) if is_api(route) else ("page", "htmx"):
             client, headers = channels[channel]
             response = client.get(path, headers=headers)
@@ -502,7 +500,7 @@ def test_the_rows_are_there_for_those_who_may_read_them(world, clients, org):
         named = set(kinds(route).values()) if not route.startswith("admin/") else set()
         if not named & (GOALS | PERSONAL) or "GET" not in allowed_methods(pattern):
             continue
-        path = path_of(route, world.rows["private"], person=owner)
+        path = path_of(route, world.rows["private"])
         asking, headers = (token_client, token) if is_api(route) else (client, {})
         found[path] = asking.get(path, headers=headers).status_code
     assert len(found) > 20, found

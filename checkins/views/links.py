@@ -3,9 +3,17 @@ change one's reminders. Also the signed-in version of the reminders page.
 
 A signed link acts for one person and grants only what it names; the visitor is never
 signed in by it, so every other page still asks for a login.
+
+A link's token never appears in a URL the server sees: the e-mail puts it after the
+``#``, the page's script (``static/js/signed-link.js``) posts it to the link's "open"
+address, which keeps it in the visitor's session and sends them to the page. Each
+request reads it again from there, so expiry and deactivation still apply.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib import messages
@@ -17,6 +25,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 
 from alignment.models import User
 from checkins import links, services
@@ -42,6 +51,61 @@ def _link_refused(
 
 def _person(user_id: int) -> User | None:
     return User.objects.filter(pk=user_id, is_active=True).first()
+
+
+@dataclass(frozen=True)
+class LinkKind:
+    """A kind of signed link: how its token is read, where the session keeps the one
+    last opened, its page and "open" address, and where signing in leads instead."""
+
+    read: Callable[[str], object]
+    session_key: str
+    page: str
+    opener: str
+    sign_in_next: str
+
+
+CHECKIN_LINK = LinkKind(
+    links.read_checkin_token,
+    "checkins.link.checkin",
+    page="checkins:link",
+    opener="checkins:link-open",
+    sign_in_next="checkins:weekly",
+)
+PREFERENCES_LINK = LinkKind(
+    links.read_preferences_token,
+    "checkins.link.preferences",
+    page="checkins:preferences-link",
+    opener="checkins:preferences-link-open",
+    sign_in_next="checkins:preferences",
+)
+
+
+def _open(request: HttpRequest, kind: LinkKind) -> HttpResponse:
+    """The token posted by the link's page, checked, kept in the session; then the page.
+    A bad one gets the invalid-link page and replaces nothing already kept."""
+    try:
+        kind.read(request.POST.get("token", ""))
+    except links.LinkInvalid as error:
+        return _link_refused(request, error, next_url=reverse(kind.sign_in_next))
+    request.session[kind.session_key] = request.POST["token"]
+    return redirect(kind.page)
+
+
+def _kept_grant(request: HttpRequest, kind: LinkKind) -> tuple[object, HttpResponse | None]:
+    """What the token kept in the session grants, or the response to send instead: the
+    page that opens a link when none is kept, the invalid-link page (the token then
+    forgotten) when it no longer holds."""
+    next_url = reverse(kind.sign_in_next)
+    token = request.session.get(kind.session_key)
+    if token is None:
+        context = {"open_url": reverse(kind.opener), "next_url": next_url}
+        return None, render(request, "checkins/link_open.html", context)
+    try:
+        return kind.read(token), None
+    except links.LinkInvalid as error:
+        del request.session[kind.session_key]
+        return None, _link_refused(request, error, next_url=next_url)
 
 
 # --- Check in from a reminder ---------------------------------------------------------------
@@ -78,14 +142,19 @@ def _render_link_page(request: HttpRequest, person: User, context: dict) -> Http
 
 
 @never_cache
-def checkin_link(request: HttpRequest, token: str) -> HttpResponse:
+@require_POST
+def open_checkin_link(request: HttpRequest) -> HttpResponse:
+    return _open(request, CHECKIN_LINK)
+
+
+@never_cache
+def checkin_link(request: HttpRequest) -> HttpResponse:
     """The check-in form of a reminder, for its person's due key results only, without
     a password. It validates and saves as the weekly page does (one transaction, nothing
     saved if a row is wrong); fields of key results outside the grant are never read."""
-    try:
-        grant = links.read_checkin_token(token)
-    except links.LinkInvalid as error:
-        return _link_refused(request, error, next_url=reverse("checkins:weekly"))
+    grant, instead = _kept_grant(request, CHECKIN_LINK)
+    if instead is not None:
+        return instead
     person = _person(grant.user_id)
     if person is None:
         return _link_refused(request, None, next_url=reverse("checkins:weekly"))
@@ -165,13 +234,18 @@ def preferences(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-def preferences_link(request: HttpRequest, token: str) -> HttpResponse:
+@require_POST
+def open_preferences_link(request: HttpRequest) -> HttpResponse:
+    return _open(request, PREFERENCES_LINK)
+
+
+@never_cache
+def preferences_link(request: HttpRequest) -> HttpResponse:
     """The same page from the link in every nudge e-mail, without a password; it changes
     only the reminders of the person it was made for."""
-    try:
-        user_id = links.read_preferences_token(token)
-    except links.LinkInvalid as error:
-        return _link_refused(request, error, next_url=reverse("checkins:preferences"))
+    user_id, instead = _kept_grant(request, PREFERENCES_LINK)
+    if instead is not None:
+        return instead
     person = _person(user_id)
     if person is None:
         return _link_refused(request, None, next_url=reverse("checkins:preferences"))

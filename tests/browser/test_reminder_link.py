@@ -20,8 +20,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PHONE = {"width": 390, "height": 844}
 
 
-def path_of(url: str) -> str:
-    return urlsplit(url).path
+def local(url: str) -> str:
+    """Where a link from an e-mail leads on the test server: its path and its "#" part."""
+    parts = urlsplit(url)
+    return f"{parts.path}#{parts.fragment}"
 
 
 @pytest.fixture
@@ -36,7 +38,7 @@ def reminder(org):
     url = links.checkin_url(
         user_id=org.owner.pk, period="2026-W48", key_result_ids=[kr.pk for kr in krs]
     )
-    return path_of(url), krs
+    return local(url), krs
 
 
 def sign_in(page, live_server, username: str) -> None:
@@ -50,9 +52,22 @@ def sign_in(page, live_server, username: str) -> None:
 def test_open_the_reminder_link_and_check_in_one_key_result(
     live_server, page, screenshot, org, reminder
 ):
-    path, krs = reminder
-    page.goto(f"{live_server.url}{path}")
+    link, krs = reminder
+    token = link.split("#", 1)[1]
+    sent = []  # what the browser sent the server: address, Referer and body
+    page.on(
+        "request",
+        lambda request: sent.append(
+            (request.url.split("#")[0], request.headers.get("referer", ""), request.post_data)
+        ),
+    )
+    page.goto(f"{live_server.url}{link}")
     page.get_by_role("heading", name="Check in, Olu").wait_for()
+    # The token went to the server once, in a POST body, and left the address bar.
+    path = "/check-in/link/"
+    assert page.url == f"{live_server.url}{path}"
+    assert [token in url or token in referer for url, referer, _body in sent] == [False] * len(sent)
+    assert sum(token in (body or "").replace("%3A", ":") for _url, _referer, body in sent) == 1
     assert page.get_by_role("link", name="Sign in to see everything").is_visible()
     assert page.get_by_role("button", name="Sign out").count() == 0
     screenshot("reminder-link")
@@ -76,7 +91,7 @@ def test_open_the_reminder_link_and_check_in_one_key_result(
     screenshot("reminder-link-done")
 
     page.set_viewport_size(PHONE)
-    page.goto(f"{live_server.url}{path}")
+    page.goto(f"{live_server.url}{link}")
     page.get_by_role("heading", name="Check in, Olu").wait_for()
     screenshot("reminder-link-phone")
 
@@ -86,17 +101,23 @@ def test_open_the_reminder_link_and_check_in_one_key_result(
 
 
 def test_a_broken_link_offers_to_sign_in(live_server, page, screenshot, org, reminder):
-    path, _ = reminder
-    page.goto(f"{live_server.url}{path[:-6]}x/")
+    link, _ = reminder
+    page.goto(f"{live_server.url}{link[:-6]}x")
     page.get_by_role("heading", name="This link doesn’t work").wait_for()
     screenshot("reminder-link-invalid")
     page.get_by_role("link", name="Sign in").click()
     page.get_by_role("heading", name="Sign in to Waymark").wait_for()
 
+    # Opened without its "#" part (cut off when copied): nothing to open, sign in instead.
+    page.goto(f"{live_server.url}{link.split('#')[0]}")
+    page.get_by_role("heading", name="Opening the link from your e-mail…").wait_for()
+    screenshot("reminder-link-opener")
+    page.get_by_role("link", name="Sign in").click()
+    page.get_by_role("heading", name="Sign in to Waymark").wait_for()
+
 
 def test_reminders_and_team_settings_pages(live_server, page, screenshot, org):
-    path = path_of(links.preferences_url(user_id=org.owner.pk))
-    page.goto(f"{live_server.url}{path}")
+    page.goto(f"{live_server.url}{local(links.preferences_url(user_id=org.owner.pk))}")
     page.get_by_role("heading", name="Reminders").wait_for()
     page.get_by_label("My team's chat").check()
     page.get_by_role("button", name="Save").click()

@@ -4,6 +4,7 @@ reminder preferences (by link and signed in)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from decimal import Decimal
 from urllib.parse import urlsplit
@@ -35,11 +36,36 @@ def krs(objective):
     ]
 
 
-def link_for(user, key_results, period="2026-W48") -> str:
-    token = links.checkin_token(
+# The form a link's page holds for its script to post the token to.
+OPENER = re.compile(r'action="([^"]+)" id="signed-link-open"')
+
+
+def open_link(client, url: str):
+    """Opens a link from an e-mail as a browser does: the page, without the token after
+    "#", then the token posted to the address of the page's opener form, as its script
+    does. Returns the answer to that post."""
+    parts = urlsplit(url)
+    page = client.get(parts.path).content.decode()
+    return client.post(OPENER.search(page)[1], {"token": parts.fragment})
+
+
+def opened(client, url: str) -> str:
+    """The path of the page ``url`` opens in ``client``."""
+    response = open_link(client, url)
+    assert response.status_code == 302, response.content.decode()[:500]
+    return response["Location"]
+
+
+def link_for(client, user, key_results, period="2026-W48") -> str:
+    """A reminder's check-in link for ``user``, opened in ``client``: the page's path."""
+    url = links.checkin_url(
         user_id=user.pk, period=period, key_result_ids=[kr.pk for kr in key_results]
     )
-    return reverse("checkins:link", args=[token])
+    return opened(client, url)
+
+
+def checkin_link_with(token: str) -> str:
+    return links.absolute(reverse("checkins:link")) + "#" + token
 
 
 def row(kr, value="", confidence="", note="", blocker="") -> dict:
@@ -67,7 +93,7 @@ class TestCheckInLink:
     def test_shows_exactly_the_granted_key_results(self, client, org, objective, krs):
         not_granted = factories.KeyResultFactory(objective=objective, title="Not in the e-mail")
 
-        response = client.get(link_for(org.owner, krs[:2]))
+        response = client.get(link_for(client, org.owner, krs[:2]))
 
         html = response.content.decode()
         assert response.status_code == 200
@@ -81,7 +107,7 @@ class TestCheckInLink:
     def test_checks_in_as_the_person_and_redirects_with_a_message(
         self, client, org, krs, django_capture_on_commit_callbacks
     ):
-        url = link_for(org.owner, krs)
+        url = link_for(client, org.owner, krs)
         data = {
             **row(krs[0], "40", "8", note="Better copy"),
             **row(krs[1], "25", "6", blocker="Waiting on legal"),
@@ -110,7 +136,7 @@ class TestCheckInLink:
 
     def test_keeps_the_weeks_note_written_on_the_weekly_page(self, client, org, krs):
         factories.WeeklyUpdateFactory(author=org.owner, what_moved="Written earlier")
-        url = link_for(org.owner, krs)
+        url = link_for(client, org.owner, krs)
 
         assert "Written earlier" in client.get(url).content.decode()
         client.post(url, {**row(krs[0], "10", "7"), **week(what_moved="Written earlier")})
@@ -118,7 +144,7 @@ class TestCheckInLink:
         assert WeeklyUpdate.objects.get(author=org.owner).what_moved == "Written earlier"
 
     def test_does_not_sign_the_visitor_in(self, client, org, krs):
-        url = link_for(org.owner, krs)
+        url = link_for(client, org.owner, krs)
         client.post(url, {**row(krs[0], "10", "7"), **week()})
 
         assert "_auth_user_id" not in client.session
@@ -132,7 +158,7 @@ class TestCheckInLink:
         teammates = factories.KeyResultFactory(objective=objective, owner=org.teammate)
 
         client.post(
-            link_for(org.owner, krs[:1]),
+            link_for(client, org.owner, krs[:1]),
             {**row(krs[0], "10", "7"), **row(other, "90", "9"), **row(teammates, "90", "9")},
         )
 
@@ -140,7 +166,7 @@ class TestCheckInLink:
 
     def test_a_key_result_handed_to_someone_else_is_dropped(self, client, org, krs):
         KeyResult.objects.filter(pk=krs[1].pk).update(owner=org.teammate)
-        url = link_for(org.owner, krs)
+        url = link_for(client, org.owner, krs)
 
         html = client.get(url).content.decode()
         assert krs[0].title in html
@@ -152,17 +178,18 @@ class TestCheckInLink:
     def test_says_so_kindly_when_nothing_is_left(self, client, org, krs):
         KeyResult.objects.filter(pk__in=[kr.pk for kr in krs]).update(owner=org.teammate)
 
-        response = client.get(link_for(org.owner, krs))
+        url = link_for(client, org.owner, krs)
+        response = client.get(url)
 
         assert response.status_code == 200
         assert "Nothing left to check in from this reminder" in response.content.decode()
-        assert client.post(link_for(org.owner, krs), row(krs[0], "1", "5")).status_code == 200
+        assert client.post(url, row(krs[0], "1", "5")).status_code == 200
         assert not CheckIn.objects.exists()
 
     def test_archived_key_results_are_dropped(self, client, org, krs):
         KeyResult.objects.filter(pk=krs[0].pk).update(archived_at=timezone.now())
 
-        html = client.get(link_for(org.owner, krs)).content.decode()
+        html = client.get(link_for(client, org.owner, krs)).content.decode()
 
         assert krs[0].title not in html
         assert krs[1].title in html
@@ -171,7 +198,7 @@ class TestCheckInLink:
         Cycle.objects.filter(pk=org.cycle.pk).update(
             state=Cycle.State.CLOSED, closed_at=timezone.now()
         )
-        url = link_for(org.owner, krs)
+        url = link_for(client, org.owner, krs)
 
         html = client.get(url).content.decode()
         assert "This cycle is closed: its goals are read-only." in html
@@ -183,7 +210,7 @@ class TestCheckInLink:
     def test_a_deactivated_person_gets_the_invalid_link_page(self, client, org, krs):
         User.objects.filter(pk=org.owner.pk).update(is_active=False)
 
-        response = client.get(link_for(org.owner, krs))
+        response = client.get(link_for(client, org.owner, krs))
 
         assert response.status_code == 403
         assert "This link doesn’t work" in response.content.decode()
@@ -202,7 +229,7 @@ class TestCheckInLink:
     def test_bad_input_is_shown_beside_the_field_and_nothing_is_saved(
         self, client, org, krs, value, confidence, message
     ):
-        url = link_for(org.owner, krs)
+        url = link_for(client, org.owner, krs)
 
         response = client.post(
             url, {**row(krs[0], "30", "8"), **row(krs[1], value, confidence), **week()}
@@ -217,13 +244,13 @@ class TestCheckInLink:
         assert KeyResult.objects.get(pk=krs[0].pk).current_value == Decimal(0)
 
     def test_an_empty_submit_says_what_is_missing(self, client, org, krs):
-        response = client.post(link_for(org.owner, krs), {**row(krs[0]), **week()})
+        response = client.post(link_for(client, org.owner, krs), {**row(krs[0]), **week()})
 
         assert "Nothing to save" in response.content.decode()
         assert not CheckIn.objects.exists()
 
     def test_submitting_twice_records_two_check_ins(self, client, org, krs):
-        url = link_for(org.owner, krs)
+        url = link_for(client, org.owner, krs)
         for value in ("10", "20"):
             client.post(url, {**row(krs[0], value, "7"), **week()})
 
@@ -240,7 +267,7 @@ class TestCheckInLink:
         ]
         counts = []
         for key_results in (few, many):
-            url = link_for(org.owner, key_results)
+            url = link_for(client, org.owner, key_results)
             with django_assert_max_num_queries(8) as captured:
                 response = client.get(url)
             assert response.status_code == 200
@@ -249,11 +276,77 @@ class TestCheckInLink:
         assert counts[0] == counts[1], counts
 
 
+class TestTokenStaysOutOfUrls:
+    def test_the_e_mailed_link_carries_its_token_after_the_hash(self, org, krs):
+        url = links.checkin_url(user_id=org.owner.pk, period="2026-W48", key_result_ids=[1])
+
+        parts = urlsplit(url)
+        assert (parts.path, parts.query) == (reverse("checkins:link"), "")
+        assert links.read_checkin_token(parts.fragment).user_id == org.owner.pk
+        preferences = urlsplit(links.preferences_url(user_id=org.owner.pk))
+        assert preferences.path == reverse("checkins:preferences-link")
+        assert links.read_preferences_token(preferences.fragment) == org.owner.pk
+
+    def test_before_a_link_is_opened_the_page_only_opens_it(self, client, org, krs):
+        response = client.get(reverse("checkins:link"))
+
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert "Opening the link from your e-mail" in html
+        assert OPENER.search(html)[1] == reverse("checkins:link-open")
+        assert "signed-link.js" in html
+        assert f"{reverse('login')}?next={reverse('checkins:weekly')}" in html
+        assert krs[0].title not in html
+
+    def test_a_token_in_the_query_string_is_not_read(self, client, org, krs):
+        token = links.checkin_token(
+            user_id=org.owner.pk, period="2026-W48", key_result_ids=[krs[0].pk]
+        )
+
+        html = client.get(reverse("checkins:link"), {"token": token}).content.decode()
+        client.post(reverse("checkins:link") + f"?token={token}", row(krs[0], "5", "7"))
+
+        assert krs[0].title not in html
+        assert not CheckIn.objects.exists()
+
+    def test_opening_takes_a_post_only(self, client, org, krs):
+        token = links.checkin_token(
+            user_id=org.owner.pk, period="2026-W48", key_result_ids=[krs[0].pk]
+        )
+
+        response = client.get(reverse("checkins:link-open"), {"token": token})
+
+        assert response.status_code == 405
+        assert krs[0].title not in client.get(reverse("checkins:link")).content.decode()
+
+    def test_a_newer_link_replaces_the_one_opened_before(self, client, org, krs):
+        link_for(client, org.owner, krs[:1])
+
+        html = client.get(link_for(client, org.owner, krs[1:2])).content.decode()
+
+        assert krs[1].title in html
+        assert krs[0].title not in html
+
+    def test_a_bad_link_leaves_the_one_opened_before(self, client, org, krs):
+        url = link_for(client, org.owner, krs[:1])
+        token = links.checkin_token(user_id=org.owner.pk, period="2026-W48", key_result_ids=[1])
+
+        assert open_link(client, checkin_link_with(tamper(token))).status_code == 403
+        assert krs[0].title in client.get(url).content.decode()
+
+    def test_signing_out_forgets_the_link(self, client, org, krs):
+        url = link_for(client, org.owner, krs)
+
+        client.post(reverse("logout"))
+
+        assert krs[0].title not in client.get(url).content.decode()
+
+
 class TestBadLinks:
     def test_a_tampered_token_is_refused_without_details(self, client, org, krs):
         token = links.checkin_token(user_id=org.owner.pk, period="2026-W48", key_result_ids=[1])
 
-        response = client.get(reverse("checkins:link", args=[tamper(token)]))
+        response = open_link(client, checkin_link_with(tamper(token)))
 
         html = response.content.decode()
         assert response.status_code == 403
@@ -269,39 +362,44 @@ class TestBadLinks:
             compress=True,
         )
 
-        response = client.post(
-            reverse("checkins:link", args=[forged]), {**row(krs[0], "99", "9"), **week()}
-        )
+        response = open_link(client, checkin_link_with(forged))
+        client.post(reverse("checkins:link"), {**row(krs[0], "99", "9"), **week()})
 
         assert response.status_code == 403
         assert not CheckIn.objects.exists()
 
     def test_an_expired_link_is_gone_and_offers_to_sign_in(self, client, org, krs, monkeypatch):
-        url = link_for(org.owner, krs)
+        url = link_for(client, org.owner, krs)
         later = time.time() + dt.timedelta(days=8).total_seconds()
         monkeypatch.setattr(signing.time, "time", lambda: later)
 
-        response = client.get(url)
+        response = client.post(url, {**row(krs[0], "10", "7"), **week()})
 
         assert response.status_code == 410
         html = response.content.decode()
         assert "This link has expired" in html
         assert f"{reverse('login')}?next={reverse('checkins:weekly')}" in html
-        assert client.post(url, {**row(krs[0], "10", "7"), **week()}).status_code == 410
         assert not CheckIn.objects.exists()
+        # Forgotten once refused: the page only offers to open a link again.
+        assert "Opening the link from your e-mail" in client.get(url).content.decode()
 
-    def test_a_made_up_token_is_refused(self, client, db):
-        response = client.get(reverse("checkins:link", args=["not-a-token"]))
+    def test_opening_an_expired_link_is_refused(self, client, org, krs, monkeypatch):
+        url = links.checkin_url(user_id=org.owner.pk, period="2026-W48", key_result_ids=[1])
+        later = time.time() + dt.timedelta(days=8).total_seconds()
+        monkeypatch.setattr(signing.time, "time", lambda: later)
+
+        assert open_link(client, url).status_code == 410
+
+    @pytest.mark.parametrize("token", ["not-a-token", "", "x" * 5000, "\u0000", "ü:ü"])
+    def test_a_made_up_token_is_refused(self, client, db, token):
+        response = open_link(client, checkin_link_with(token))
 
         assert response.status_code == 403
 
 
 class TestPreferences:
-    def prefs_link(self, user) -> str:
-        return urlsplit(links.preferences_url(user_id=user.pk)).path
-
     def test_the_link_changes_only_that_persons_reminders(self, client, org):
-        url = self.prefs_link(org.owner)
+        url = opened(client, links.preferences_url(user_id=org.owner.pk))
 
         page = client.get(url).content.decode()
         assert "How should Waymark remind you?" in page
@@ -316,9 +414,8 @@ class TestPreferences:
         assert "_auth_user_id" not in client.session
 
     def test_a_tampered_preferences_link_is_refused(self, client, org):
-        url = self.prefs_link(org.owner)
-
-        response = client.post(tamper(url.rstrip("/")) + "/", {"nudge_channel": "paused"})
+        response = open_link(client, tamper(links.preferences_url(user_id=org.owner.pk)))
+        client.post(reverse("checkins:preferences-link"), {"nudge_channel": "paused"})
 
         assert response.status_code == 403
         assert User.objects.get(pk=org.owner.pk).nudge_channel == User.NudgeChannel.EMAIL
