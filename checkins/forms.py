@@ -6,6 +6,8 @@ from decimal import Decimal, InvalidOperation
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
 
 from alignment.models import Team, User
 from goals.forms import NUMBER_INPUT, NoColonMixin, typed_number
@@ -44,6 +46,26 @@ def parse_value(text: str) -> Decimal:
     return value.quantize(Decimal(1).scaleb(-MAX_DECIMALS))
 
 
+class ShortSelect(forms.Select):
+    """A select of a few plain choices (no groups), written out here: Django renders
+    each option through a template of its own, which made the confidence picker cost
+    more than the rest of a check-in row (0.37 ms of 0.6). Attributes come from
+    ``build_attrs`` as Django's own select takes them, ``aria-*`` and ``id`` included."""
+
+    def render(self, name, value, attrs=None, renderer=None) -> str:
+        chosen = self.format_value(value)
+        options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            (
+                (choice, " selected" if str(choice) in chosen else "", label)
+                for choice, label in self.choices
+            ),
+        )
+        attributes = flatatt(self.build_attrs(self.attrs, attrs))
+        return format_html('<select name="{}"{}>{}</select>', name, attributes, options)
+
+
 class CheckInForm(NoColonMixin, forms.Form):
     """One key result's row of the weekly check-in (prefix ``kr-<pk>``). Left empty, the
     row is skipped; a value needs a confidence and a confidence a value."""
@@ -54,6 +76,7 @@ class CheckInForm(NoColonMixin, forms.Form):
     confidence = forms.ChoiceField(
         required=False,
         choices=CONFIDENCE_CHOICES,
+        widget=ShortSelect,
         error_messages={"invalid_choice": CONFIDENCE_MESSAGE},
     )
     note = forms.CharField(required=False, max_length=2000, widget=forms.TextInput)
@@ -72,6 +95,7 @@ class CheckInForm(NoColonMixin, forms.Form):
             self.fields["value"] = forms.ChoiceField(
                 required=False,
                 choices=MILESTONE_CHOICES,
+                widget=ShortSelect,
                 label=f"Done? {title}",
                 error_messages={"invalid_choice": MILESTONE_CHOICE},
             )
