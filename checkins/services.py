@@ -14,6 +14,8 @@ from alignment.tasks import schedule_rollup
 from checkins.models import ActionItem, CheckIn, OneOnOne, WeeklyUpdate
 from goals.models import KeyResult
 
+CHECKIN_RELATIONS = ("key_result", "author", "weekly_update", "corrects")
+
 
 @transaction.atomic
 def checkin_record(
@@ -44,7 +46,11 @@ def checkin_record(
         corrects=corrects,
         created_at=timezone.now(),
     )
-    checkin.full_clean()
+    # Field rules only. The relations are rows in hand (the locked key result, the
+    # author, their week), and the table's CHECKs either repeat a field rule (confidence)
+    # or cannot fail for a new row (correcting itself): Django would ask the database
+    # about each, five queries a check-in. The database still enforces them all.
+    checkin.full_clean(exclude=CHECKIN_RELATIONS, validate_constraints=False)
     checkin.save()
 
     locked.last_checkin_at = checkin.created_at
