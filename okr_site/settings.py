@@ -154,6 +154,7 @@ PASSWORD_HASHERS = [
 ]
 # Length, not composition: at least 12 characters, not a known common password, not the
 # person's own name or e-mail. Pass phrases of any characters are welcome.
+COMMON_LONG_PASSWORDS = BASE_DIR / "okr_site" / "passwords" / "common-long-passwords.txt.gz"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
@@ -161,6 +162,12 @@ AUTH_PASSWORD_VALIDATORS = [
         "OPTIONS": {"min_length": 12},
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    # Django's list has few entries of 12 characters or more; this one holds the most
+    # common 10,000 of them (okr_site/passwords/README.md).
+    {
+        "NAME": "django.contrib.auth.password_validation.CommonPasswordValidator",
+        "OPTIONS": {"password_list_path": COMMON_LONG_PASSWORDS},
+    },
 ]
 
 # --- Single sign-on (OpenID Connect) ---------------------------------------------------

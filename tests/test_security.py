@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
@@ -11,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.contrib.auth import password_validation
 from django.contrib.auth.hashers import Argon2PasswordHasher
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.sessions.models import Session
@@ -130,6 +132,8 @@ def test_passwords_are_hashed_with_argon2():
     [
         ("short pass", False),  # under 12 characters
         ("password1234", False),  # a common password
+        ("1qaz2wsx3edc", False),  # a common long one, on Waymark's own list only
+        ("QwertyQwerty", False),  # the lists are compared without case
         ("ladder otter violet", True),  # a pass phrase: length, no composition rules
         ("4815162342108", True),  # digits only are fine when long enough
         ("ŝtupoj de la ĉielo", True),
@@ -142,6 +146,19 @@ def test_password_rules_are_about_length_not_composition(settings, password, acc
     else:
         with pytest.raises(ValidationError):
             validate_password(password)
+
+
+def test_the_common_long_passwords_are_thousands_of_the_policys_length():
+    """ASVS V6.2.4: at least the 3,000 most common passwords that the policy would let
+    through. Django's own list has few of 12 characters or more."""
+    with gzip.open(project_settings.COMMON_LONG_PASSWORDS, "rt", encoding="utf-8") as file:
+        entries = file.read().splitlines()
+
+    assert len(entries) == len(set(entries)) == 10_000
+    assert all(len(entry) >= 12 and entry == entry.lower() for entry in entries)
+    with gzip.open(Path(password_validation.__file__).parent / "common-passwords.txt.gz") as f:
+        djangos = [line for line in f.read().decode().splitlines() if len(line) >= 12]
+    assert len(djangos) < 300 < 3_000 < len(set(entries) - set(djangos))
 
 
 @pytest.mark.django_db
