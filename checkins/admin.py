@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
+from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from checkins.models import ActionItem, CheckIn, Nudge, OneOnOne, WeeklyUpdate
 from checkins.services import checkin_record
@@ -368,12 +369,21 @@ class NudgeAdmin(admin.ModelAdmin):
                 messages.SUCCESS,
             )
         else:
-            nudge_tick.delay()
-            self.message_user(
-                request,
-                "Queued the nudge tick: the worker plans what is due and sends it in a moment.",
-                messages.INFO,
-            )
+            try:
+                nudge_tick.delay()
+            except BrokerUnavailable:
+                self.message_user(
+                    request,
+                    "Could not queue the nudge tick: Redis does not answer. Nothing is lost: "
+                    "what is due goes out with the next ticks once Redis is back.",
+                    messages.ERROR,
+                )
+            else:
+                self.message_user(
+                    request,
+                    "Queued the nudge tick: the worker plans what is due and sends it in a moment.",
+                    messages.INFO,
+                )
         return HttpResponseRedirect(
             reverse(
                 f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist",

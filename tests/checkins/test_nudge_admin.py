@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
+from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from alignment.models import Team
 from checkins import planning, tasks
@@ -223,6 +224,25 @@ def test_run_now_queues_the_tick_when_a_worker_takes_tasks(org, as_admin, due_no
     assert queued == ["nudge_tick"]
     assert messages_of(response) == [
         "Queued the nudge tick: the worker plans what is due and sends it in a moment."
+    ]
+    assert Nudge.objects.count() == 0
+
+
+def test_run_now_says_so_when_redis_does_not_answer(org, as_admin, due_now, monkeypatch):
+    class UnreachableTick:
+        @staticmethod
+        def delay():
+            raise BrokerUnavailable("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setitem(current_app.conf, "task_always_eager", False)
+    monkeypatch.setattr("checkins.admin.nudge_tick", UnreachableTick)
+
+    response = as_admin.post(reverse(RUN_NOW), follow=True)
+
+    assert response.status_code == 200
+    assert messages_of(response) == [
+        "Could not queue the nudge tick: Redis does not answer. Nothing is lost: what is due "
+        "goes out with the next ticks once Redis is back."
     ]
     assert Nudge.objects.count() == 0
 
