@@ -113,7 +113,10 @@ def _read_zip(data: bytes) -> Sheet:
         raise FileRefused("The zip file holds no CSV file and is not an XLSX workbook.")
     # The export's zip lists the objectives-and-key-results file first.
     with archive.open(csv_names[0]) as member:
-        return _read_csv(member.read(MAX_FILE_BYTES + 1))
+        text = member.read(MAX_FILE_BYTES + 1)
+    if len(text) > MAX_FILE_BYTES:  # read no further: the rest would be cut mid-row
+        raise FileRefused(f"“{csv_names[0]}” in the zip file: {FILE_TOO_LARGE}")
+    return _read_csv(text)
 
 
 def _read_xlsx(data: bytes) -> Sheet:

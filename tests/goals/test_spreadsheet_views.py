@@ -400,6 +400,22 @@ def test_zip_of_csv_files_is_read_only_as_far_as_its_first_file(org, login):
     assert "Import 1 row" in response.content.decode()
 
 
+def test_a_csv_in_a_zip_unpacking_past_the_limit_is_refused_not_cut(org, login):
+    # Deflated, 11 MB of rows fit in a small upload; cut at 10 MB, the last row would
+    # be imported half read.
+    rows = csv_file([row(objective_description="Long enough. " * 200)] * 5_000)
+    assert len(rows) > MAX_FILE_BYTES
+    stream = io.BytesIO()
+    with zipfile.ZipFile(stream, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("objectives-and-key-results.csv", rows)
+
+    response = _upload(login(org.lead), org, stream.getvalue(), "export.zip")
+
+    html = response.content.decode()
+    assert "“objectives-and-key-results.csv” in the zip file: The file is larger than 10 MB" in html
+    assert "Import 1 row" not in html and not Objective.objects.exists()
+
+
 def _workbook(values: dict[str, str], *, prolog: bytes = b"", cell: bytes = b"") -> bytes:
     """An import workbook of one row, its sheet's XML opened by ``prolog`` and its
     description cell replaced by ``cell``."""
