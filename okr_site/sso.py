@@ -29,6 +29,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.backends import ModelBackend
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, SuspiciousOperation, ValidationError
+from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
@@ -220,13 +221,19 @@ class OIDCBackend(OIDCAuthenticationBackend):
         person.set_unusable_password()
         try:
             person.full_clean()
-        except ValidationError as exc:
+            with transaction.atomic():
+                person.save()
+        except (ValidationError, IntegrityError) as exc:
+            # Another first sign-in of the same person (two tabs, a double click) may
+            # have made the account since the look-up: theirs is the account then.
+            made = list(self.UserModel.objects.filter(email__iexact=email, is_active=True))
+            if len(made) == 1:
+                return made[0]
             logger.warning("Single sign-on could not create %s: %s", email, exc)
             return self._refuse(
                 f"A Waymark account could not be made from what "
                 f"{settings.OIDC_PROVIDER_NAME} sent. Ask an administrator to add you."
             )
-        person.save()
         logger.info("Single sign-on created the account %s for %s.", person.username, email)
         return person
 

@@ -436,6 +436,32 @@ def test_a_new_account_never_takes_someone_elses_username(client, org, sso, prov
     assert User.objects.get(username="owner").email == "owner@example.org"  # untouched
 
 
+@pytest.mark.parametrize("moment", ["before the checks", "before the insert"])
+def test_two_first_sign_ins_at_once_end_in_one_account(
+    client, org, sso, provider, monkeypatch, moment
+):
+    """The other sign-in makes the person after this one looked them up: before this
+    one's checks (the username is taken) or between its checks and its insert (the
+    database refuses it). Either way this one signs in as them, not as an error."""
+    sso.OIDC_CREATE_USERS = True
+    claims = {"sub": "acme-nia", "email": "nia.new@example.org", "email_verified": True}
+    checks = User.full_clean
+
+    def other_sign_in_then_checks(person, *args, **kwargs):
+        if moment == "before the checks":
+            User.objects.create(username=person.username, email="Nia.New@example.org")
+        checks(person, *args, **kwargs)
+        if moment == "before the insert":
+            User.objects.create(username=person.username, email="Nia.New@example.org")
+
+    monkeypatch.setattr(User, "full_clean", other_sign_in_then_checks)
+    answer = sign_in_at_provider(client, provider, claims)
+
+    assert answer["Location"] == reverse("goals:home"), refusal_shown(client)
+    nia = User.objects.get(email__iexact="nia.new@example.org")
+    assert signed_in_user_id(client) == str(nia.pk)
+
+
 @pytest.mark.parametrize("creating", [False, True])
 def test_a_deactivated_person_is_refused_and_gets_no_second_account(
     client, org, sso, provider, creating
