@@ -112,6 +112,12 @@ def test_every_admin_page_renders_with_rows(as_admin, every_model, model):
         assert as_admin.get(admin_url(model, "change", row.pk)).status_code == 200
 
 
+def test_admin_pages_carry_waymarks_icon(as_admin):
+    for url in (reverse("admin:index"), admin_url(CheckIn, "changelist")):
+        html = as_admin.get(url).content.decode()
+        assert '<link rel="icon" href="/static/img/waymark.svg" type="image/svg+xml">' in html
+
+
 def _add_rows(model, count: int, key_result: KeyResult) -> None:
     # Rows may share their related rows: an N+1 query would still run once per row.
     objective = key_result.objective
