@@ -4,6 +4,7 @@ incoming webhook. Each failure is sorted into "try again later" or "give up now"
 from __future__ import annotations
 
 import contextlib
+import http.client
 import ipaddress
 import json
 import smtplib
@@ -60,7 +61,7 @@ def post_webhook(url: str, text: str) -> None:
     accept. 4xx (but 429) is permanent: the URL is wrong, revoked or refuses us."""
     if not url.startswith(("https://", "http://")):
         raise PermanentError("The webhook address must start with https://.")
-    refuse_addresses_inside_the_network(url)
+    checked = refuse_addresses_inside_the_network(url)
     request = urllib.request.Request(  # noqa: S310 (the scheme is checked above)
         url,
         data=json.dumps({"text": _as_chat_text(text)}).encode(),
@@ -69,7 +70,7 @@ def post_webhook(url: str, text: str) -> None:
     )
     timeout = settings.WAYMARK["WEBHOOK_TIMEOUT_SECONDS"]
     try:
-        with _WEBHOOK_OPENER.open(request, timeout=timeout) as response:
+        with _opener(url, checked).open(request, timeout=timeout) as response:
             response.read(1024)
     except urllib.error.HTTPError as error:
         detail = f"The chat service answered {error.code} {error.reason}."
@@ -102,14 +103,54 @@ class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
 _WEBHOOK_OPENER = urllib.request.build_opener(_RefuseRedirects)
 
 
-def refuse_addresses_inside_the_network(url: str) -> None:
+def _opener(url: str, checked: str | None) -> urllib.request.OpenerDirector:
+    """What posts to ``url``: one that connects to ``checked``, the address just found
+    to be public, when there is one and no proxy stands between (a proxy looks the name
+    up itself)."""
+    scheme, host = urlsplit(url).scheme, urlsplit(url).hostname or ""
+    proxied = scheme in urllib.request.getproxies() and not urllib.request.proxy_bypass(host)
+    if checked is None or proxied:
+        return _WEBHOOK_OPENER
+    return _pinned_opener(checked)
+
+
+def _pinned_opener(address: str) -> urllib.request.OpenerDirector:
+    """An opener that connects to ``address`` whatever the host name resolves to by
+    then: a name whose DNS answer changes between the check and the post (DNS
+    rebinding) cannot turn the post inward. The request still names the host: in its
+    Host header, and for TLS as the server name whose certificate must match."""
+
+    def connect(target: tuple, *args, **kwargs) -> socket.socket:
+        return socket.create_connection((address, target[1]), *args, **kwargs)
+
+    def pinned(connection_class):
+        def make(host: str, **kwargs) -> http.client.HTTPConnection:
+            connection = connection_class(host, **kwargs)
+            connection._create_connection = connect
+            return connection
+
+        return make
+
+    class PinnedHTTP(urllib.request.HTTPHandler):
+        def http_open(self, req):
+            return self.do_open(pinned(http.client.HTTPConnection), req)
+
+    class PinnedHTTPS(urllib.request.HTTPSHandler):
+        def https_open(self, req):
+            return self.do_open(pinned(http.client.HTTPSConnection), req, context=self._context)
+
+    return urllib.request.build_opener(_RefuseRedirects, PinnedHTTP, PinnedHTTPS)
+
+
+def refuse_addresses_inside_the_network(url: str) -> str | None:
     """PermanentError when the webhook's host is, or resolves to, an address that is not
     on the public internet (loopback, private networks, link-local such as a cloud's
     metadata service): a team lead must not be able to make the worker post to the
-    services beside it. ``WEBHOOK_PRIVATE_ADDRESSES`` allows them, for a chat server
-    inside the organisation's network (and on a development machine, where it is on)."""
+    services beside it. Returns the address to post to (None when any will do).
+    ``WEBHOOK_PRIVATE_ADDRESSES`` allows them, for a chat server inside the
+    organisation's network (and on a development machine, where it is on)."""
     if settings.WAYMARK["WEBHOOK_PRIVATE_ADDRESSES"]:
-        return
+        return None
     host = urlsplit(url).hostname or ""
     try:
         found = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
@@ -122,3 +163,4 @@ def refuse_addresses_inside_the_network(url: str) -> None:
                 f"The webhook address points inside the network ({ip}), which Waymark does "
                 "not post to unless its administrator allows it (WEBHOOK_PRIVATE_ADDRESSES)."
             )
+    return found[0][4][0].split("%")[0]

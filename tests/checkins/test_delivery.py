@@ -12,7 +12,9 @@ import datetime as dt
 import json
 import re
 import smtplib
+import socket
 import threading
+import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -69,6 +71,7 @@ class ChatServer(ThreadingHTTPServer):
         self.statuses: list[int] = []
         self.redirect_to = ""  # a Location sent with each answer, when set
         self.gets: list[str] = []
+        self.hosts: list[str] = []  # the Host header of each POST
 
     @property
     def url(self) -> str:
@@ -80,6 +83,7 @@ class ChatHandler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.hosts.append(self.headers["Host"])
         self.server.requests.append(
             {
                 "path": self.path,
@@ -440,6 +444,61 @@ def test_a_webhook_that_redirects_is_not_followed_and_is_switched_off(
 
 def test_a_webhook_on_a_public_address_passes_the_check(public_addresses_only):
     transports.refuse_addresses_inside_the_network("https://93.184.216.34/hooks/product")
+
+
+@pytest.mark.parametrize(("scheme", "port"), [("https", 443), ("http", 80)])
+def test_the_post_goes_to_the_address_that_was_checked(
+    public_addresses_only, monkeypatch, scheme, port
+):
+    """DNS rebinding: the name answers a public address to the check, then a loopback
+    one. The connection goes to the address checked, never to a second look-up."""
+    answers = iter(["93.184.216.34", "127.0.0.1", "127.0.0.1"])
+
+    def resolve(host, *args, **kwargs):
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (next(answers), 0))]
+
+    connected = []
+
+    def connect(address, *args, **kwargs):
+        connected.append(address)
+        raise OSError("no network in tests")
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    monkeypatch.setattr(socket, "create_connection", connect)
+    monkeypatch.setattr(urllib.request, "getproxies", dict)
+
+    with pytest.raises(transports.TransientError, match="no network in tests"):
+        transports.post_webhook(f"{scheme}://chat.example.org/hooks/product", "Hello")
+
+    assert connected == [("93.184.216.34", port)]
+
+
+def test_a_pinned_post_names_the_host_it_does_not_look_up(chat_server):
+    port = chat_server.server_address[1]
+    request = urllib.request.Request(  # chat.invalid never resolves: no look-up happens
+        f"http://chat.invalid:{port}/hooks/product", data=b'{"text": "Hi"}', method="POST"
+    )
+    request.add_header("Content-Type", "application/json")
+
+    with transports._pinned_opener("127.0.0.1").open(request, timeout=5) as response:
+        assert response.status == 200
+
+    assert chat_server.hosts == [f"chat.invalid:{port}"]
+    assert chat_server.requests[0]["json"] == {"text": "Hi"}
+
+
+def test_behind_a_proxy_the_proxy_looks_the_name_up(public_addresses_only, monkeypatch):
+    monkeypatch.setattr(
+        socket, "getaddrinfo", lambda *a, **k: [(2, 1, 6, "", ("93.184.216.34", 0))]
+    )
+    monkeypatch.setattr(
+        urllib.request, "getproxies", lambda: {"https": "http://proxy.example.org:3128"}
+    )
+    monkeypatch.setattr(urllib.request, "proxy_bypass", lambda host: False)
+
+    opener = transports._opener("https://chat.example.org/hooks", "93.184.216.34")
+
+    assert opener is transports._WEBHOOK_OPENER
 
 
 def test_a_webhook_host_that_does_not_resolve_is_retried(public_addresses_only):
