@@ -165,7 +165,11 @@ def test_wrong_current_passwords_are_counted_like_wrong_sign_ins(org, login):
     client = login(org.owner)
     for _ in range(4):
         assert change(client, old="wrong guess here").status_code == 200
-    assert change(client, old="wrong guess here").status_code == 429
+    locked = change(client, old="wrong guess here")
+    assert locked.status_code == 429
+    page = locked.content.decode()
+    assert "The password of this username was wrong too many times" in page
+    assert "Back to my week" in page  # still signed in: not sent to the sign-in page
     assert change(client).status_code == 429  # the right one too, until the lock ends
     assert not signs_in(org.owner, TEST_PASSWORD)  # same address
     elsewhere = Client(REMOTE_ADDR="198.51.100.20")
