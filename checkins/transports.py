@@ -107,8 +107,10 @@ def _opener(url: str, checked: str | None) -> urllib.request.OpenerDirector:
     """What posts to ``url``: one that connects to ``checked``, the address just found
     to be public, when there is one and no proxy stands between (a proxy looks the name
     up itself)."""
-    scheme, host = urlsplit(url).scheme, urlsplit(url).hostname or ""
-    proxied = scheme in urllib.request.getproxies() and not urllib.request.proxy_bypass(host)
+    parts = urlsplit(url)
+    proxied = parts.scheme in urllib.request.getproxies() and not urllib.request.proxy_bypass(
+        parts.hostname or ""
+    )
     if checked is None or proxied:
         return _WEBHOOK_OPENER
     return _pinned_opener(checked)
