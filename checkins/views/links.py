@@ -84,11 +84,12 @@ PREFERENCES_LINK = LinkKind(
 def _open(request: HttpRequest, kind: LinkKind) -> HttpResponse:
     """The token posted by the link's page, checked, kept in the session; then the page.
     A bad one gets the invalid-link page and replaces nothing already kept."""
+    token = request.POST.get("token", "")
     try:
-        kind.read(request.POST.get("token", ""))
+        kind.read(token)
     except links.LinkInvalid as error:
         return _link_refused(request, error, next_url=reverse(kind.sign_in_next))
-    request.session[kind.session_key] = request.POST["token"]
+    request.session[kind.session_key] = token
     return redirect(kind.page)
 
 
@@ -157,7 +158,7 @@ def checkin_link(request: HttpRequest) -> HttpResponse:
         return instead
     person = _person(grant.user_id)
     if person is None:
-        return _link_refused(request, None, next_url=reverse("checkins:weekly"))
+        return _link_refused(request, None, next_url=reverse(CHECKIN_LINK.sign_in_next))
 
     # Closed cycles and roll-up key results are refused as on the weekly page, and say why.
     open_, refused = [], []
@@ -248,5 +249,5 @@ def preferences_link(request: HttpRequest) -> HttpResponse:
         return instead
     person = _person(user_id)
     if person is None:
-        return _link_refused(request, None, next_url=reverse("checkins:preferences"))
+        return _link_refused(request, None, next_url=reverse(PREFERENCES_LINK.sign_in_next))
     return _preferences_page(request, person, signed=True)

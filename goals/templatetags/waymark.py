@@ -61,7 +61,8 @@ def progress_bar(
     colours it as trailing the pace. SVG attributes rather than inline styles keep it
     working under a strict CSP. Built here rather than in an included template: pages
     show dozens of bars, and an include costs several times this."""
-    described = f"{label} {percent(value)}"
+    figure = percent(value)
+    described = f"{label} {figure}"
     marker = ""
     if expected is not None:
         described += f", expected {percent(expected)}"
@@ -77,7 +78,7 @@ def progress_bar(
         f'aria-label="{escape(described)}">'
         '<rect class="bar-track" x="0" y="0" width="100" height="10"/>'
         f'<rect class="bar-fill" x="0" y="0" width="{width}" height="10"/>{marker}</svg>'
-        f'<span class="progress-figure">{percent(value)}</span></span>'
+        f'<span class="progress-figure">{figure}</span></span>'
     )
 
 
